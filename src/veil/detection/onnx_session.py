@@ -1,0 +1,56 @@
+"""Create ONNX Runtime sessions with Veil's provider and thread choices."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from veil.errors import ModelError
+from veil.pipeline.config import DetectionConfig
+
+__all__ = ["create_session", "preferred_providers"]
+
+_log = logging.getLogger(__name__)
+
+# Best first; CPU is always available and always last.
+_PROVIDER_PREFERENCE = ("CUDAExecutionProvider", "OpenVINOExecutionProvider", "CPUExecutionProvider")
+
+
+def preferred_providers(requested: tuple[str, ...] = ()) -> list[str]:
+    """Return the providers to use: ``requested`` if given, else the best installed ones."""
+    import onnxruntime as ort
+
+    available = set(ort.get_available_providers())
+    if requested:
+        missing = [p for p in requested if p not in available]
+        if missing:
+            raise ModelError(
+                f"ONNX Runtime provider(s) {', '.join(missing)} not installed; available: "
+                f"{', '.join(sorted(available))}"
+            )
+        return list(requested)
+    return [p for p in _PROVIDER_PREFERENCE if p in available] or ["CPUExecutionProvider"]
+
+
+def create_session(model: Path | bytes, config: DetectionConfig) -> Any:
+    """Return an ``onnxruntime.InferenceSession`` for ``model`` (a path, or serialized bytes).
+
+    Raises:
+        ModelError: the file is not a loadable ONNX model.
+    """
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if config.intra_op_threads:
+        options.intra_op_num_threads = config.intra_op_threads
+    options.inter_op_num_threads = 1
+    source = str(model) if isinstance(model, Path) else model
+    try:
+        session = ort.InferenceSession(source, sess_options=options, providers=preferred_providers(config.providers))
+    except Exception as exc:  # ORT raises its own untyped errors for unreadable models
+        name = model.name if isinstance(model, Path) else "in-memory model"
+        raise ModelError(f"cannot load ONNX model {name}: {exc}") from exc
+    _log.debug("loaded %s on %s", source if isinstance(source, str) else "bytes", session.get_providers())
+    return session

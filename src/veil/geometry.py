@@ -1,0 +1,65 @@
+"""Box arithmetic shared by detectors, policy, tracking and evaluation."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["box_area", "clip_boxes", "iou_matrix", "nms", "scale_boxes"]
+
+Boxes = npt.NDArray[np.float32]
+
+
+def box_area(boxes_xyxy: Boxes) -> npt.NDArray[np.float32]:
+    """Return the area of each (N, 4) xyxy box; inverted boxes count as 0."""
+    w = np.clip(boxes_xyxy[:, 2] - boxes_xyxy[:, 0], 0, None)
+    h = np.clip(boxes_xyxy[:, 3] - boxes_xyxy[:, 1], 0, None)
+    area: npt.NDArray[np.float32] = (w * h).astype(np.float32)
+    return area
+
+
+def iou_matrix(a_xyxy: Boxes, b_xyxy: Boxes) -> npt.NDArray[np.float32]:
+    """Return the (len(a), len(b)) intersection-over-union matrix."""
+    if len(a_xyxy) == 0 or len(b_xyxy) == 0:
+        return np.zeros((len(a_xyxy), len(b_xyxy)), np.float32)
+    x1 = np.maximum(a_xyxy[:, None, 0], b_xyxy[None, :, 0])
+    y1 = np.maximum(a_xyxy[:, None, 1], b_xyxy[None, :, 1])
+    x2 = np.minimum(a_xyxy[:, None, 2], b_xyxy[None, :, 2])
+    y2 = np.minimum(a_xyxy[:, None, 3], b_xyxy[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    union = box_area(a_xyxy)[:, None] + box_area(b_xyxy)[None, :] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0).astype(np.float32)
+
+
+def nms(boxes_xyxy: Boxes, scores: npt.NDArray[np.float32], iou_threshold: float) -> npt.NDArray[np.int64]:
+    """Return indices of the boxes kept by greedy non-maximum suppression, best score first."""
+    order = np.argsort(-scores, kind="stable")
+    keep: list[int] = []
+    while len(order):
+        best = int(order[0])
+        keep.append(best)
+        if len(order) == 1:
+            break
+        overlaps = iou_matrix(boxes_xyxy[best : best + 1], boxes_xyxy[order[1:]])[0]
+        order = order[1:][overlaps <= iou_threshold]
+    return np.asarray(keep, np.int64)
+
+
+def clip_boxes(boxes_xyxy: Boxes, width: int, height: int) -> Boxes:
+    """Return boxes clipped to a width×height frame."""
+    out = boxes_xyxy.astype(np.float32, copy=True)
+    out[:, [0, 2]] = np.clip(out[:, [0, 2]], 0, width)
+    out[:, [1, 3]] = np.clip(out[:, [1, 3]], 0, height)
+    return out
+
+
+def scale_boxes(boxes_xyxy: Boxes, margin_ratio: float) -> Boxes:
+    """Return boxes grown about their centres by ``margin_ratio`` of their size on every side."""
+    out = boxes_xyxy.astype(np.float32, copy=True)
+    w = out[:, 2] - out[:, 0]
+    h = out[:, 3] - out[:, 1]
+    out[:, 0] -= w * margin_ratio
+    out[:, 2] += w * margin_ratio
+    out[:, 1] -= h * margin_ratio
+    out[:, 3] += h * margin_ratio
+    return out

@@ -1,0 +1,166 @@
+"""Frozen run configuration: the one object the CLI, the Python API and the service all build."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from veil.errors import ConfigError
+from veil.types import ObjectClass
+
+__all__ = [
+    "DEFAULT_TARGETS",
+    "DetectionConfig",
+    "EncoderConfig",
+    "FailMode",
+    "Method",
+    "PipelineConfig",
+    "PrivacyPolicy",
+]
+
+DEFAULT_TARGETS = frozenset({ObjectClass.FACE, ObjectClass.LICENSE_PLATE})
+
+
+class Method(enum.Enum):
+    """How a region is hidden; the value is the CLI and registry name."""
+
+    BLUR = "blur"
+    PIXELATE = "pixelate"
+    MASK = "mask"
+
+
+class FailMode(enum.Enum):
+    """What a detector or model error does to a frame."""
+
+    ABORT = "abort"  # stop the run; the partial output is removed
+    HIDE_FRAME = "hide-frame"  # write the whole frame hidden and go on
+
+
+def _check_range(name: str, value: float, low: float, high: float) -> None:
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={value!r} is out of range [{low}, {high}]")
+
+
+# Recall over precision: a false positive costs a blurred patch, a miss exposes a person.
+_DEFAULT_THRESHOLDS: Mapping[ObjectClass, float] = MappingProxyType(
+    {
+        ObjectClass.FACE: 0.35,
+        ObjectClass.LICENSE_PLATE: 0.5,
+        ObjectClass.PERSON: 0.3,
+        ObjectClass.VEHICLE: 0.3,
+        ObjectClass.TEXT: 0.5,
+    }
+)
+
+
+@dataclass(frozen=True)
+class PrivacyPolicy:
+    """Which regions count and how far they are grown before hiding.
+
+    Args:
+        score_thresholds: minimum detector score per class.
+        margin_ratio: each detected region grows by this share of its size on every side.
+        propagated_margin_ratio: the same for regions carried from other frames (less certain).
+        fail_mode: what a detector error does.
+    """
+
+    score_thresholds: Mapping[ObjectClass, float] = field(default_factory=lambda: dict(_DEFAULT_THRESHOLDS))
+    margin_ratio: float = 0.15
+    propagated_margin_ratio: float = 0.3
+    fail_mode: FailMode = FailMode.ABORT
+
+    def __post_init__(self) -> None:
+        for cls, thr in self.score_thresholds.items():
+            _check_range(f"score_thresholds[{cls.value}]", thr, 0.0, 1.0)
+        _check_range("margin_ratio", self.margin_ratio, 0.0, 2.0)
+        _check_range("propagated_margin_ratio", self.propagated_margin_ratio, 0.0, 2.0)
+
+    def threshold(self, cls: ObjectClass) -> float:
+        """Return the score threshold of ``cls``."""
+        return self.score_thresholds.get(cls, _DEFAULT_THRESHOLDS[cls])
+
+
+@dataclass(frozen=True)
+class DetectionConfig:
+    """How detectors run.
+
+    Args:
+        detect_long_side_px: frames are resized so their long side is at most this before detection;
+            0 keeps full size. Smaller is faster and misses more far-away faces.
+        tile: also run face and plate detection on overlapping full-resolution tiles
+            (finds small, far-away faces and plates; about 3–6× slower).
+        tile_size_px: side of a tile.
+        intra_op_threads: ONNX Runtime threads per session (0: let ONNX Runtime decide).
+        providers: ONNX Runtime execution providers in order of preference; empty: best available.
+    """
+
+    detect_long_side_px: int = 1280
+    tile: bool = False
+    tile_size_px: int = 640
+    intra_op_threads: int = 0
+    providers: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.detect_long_side_px != 0:
+            _check_range("detect_long_side_px", self.detect_long_side_px, 160, 8192)
+        _check_range("tile_size_px", self.tile_size_px, 160, 4096)
+        _check_range("intra_op_threads", self.intra_op_threads, 0, 256)
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """Video encoder settings for anonymized output.
+
+    Args:
+        codec: FFmpeg encoder name.
+        crf: constant rate factor (lower is better quality, bigger files).
+        preset: x264/x265 speed preset.
+    """
+
+    codec: str = "libx264"
+    crf: int = 20
+    preset: str = "veryfast"
+
+    def __post_init__(self) -> None:
+        _check_range("crf", self.crf, 0, 51)
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Everything one anonymization run needs.
+
+    Args:
+        targets: classes to find and hide.
+        methods: anonymization method per class; classes not listed use ``default_method``.
+        default_method: method for classes not in ``methods``.
+        policy: thresholds, margins and fail mode.
+        detection: detector settings.
+        encoder: video encoder settings.
+        models_dir: folder holding model files (else ``VEIL_MODELS_DIR``, then the user cache).
+        keep_audio: copy audio and other streams the container accepts.
+        strip_location: remove GPS / location metadata (images: GPS EXIF and device serials).
+        max_pixels: frames larger than this (width × height) are refused.
+    """
+
+    targets: frozenset[ObjectClass] = DEFAULT_TARGETS
+    methods: Mapping[ObjectClass, Method] = field(default_factory=dict)
+    default_method: Method = Method.BLUR
+    policy: PrivacyPolicy = field(default_factory=PrivacyPolicy)
+    detection: DetectionConfig = field(default_factory=DetectionConfig)
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    models_dir: Path | None = None
+    keep_audio: bool = True
+    strip_location: bool = True
+    max_pixels: int = 8192 * 8192
+
+    def __post_init__(self) -> None:
+        if not self.targets:
+            raise ConfigError("targets is empty: name at least one class to anonymize")
+        _check_range("max_pixels", self.max_pixels, 1, 2**31)
+
+    def method_for(self, cls: ObjectClass) -> Method:
+        """Return the anonymization method used for ``cls``."""
+        return self.methods.get(cls, self.default_method)
