@@ -13,7 +13,9 @@ REPO = Path(__file__).resolve().parents[1]
 def _shared_dir(env: str, default: Path) -> Path:
     path = Path(os.environ.get(env, default))
     if not path.is_dir():
-        pytest.fail(f"{env} points at {path}, which does not exist: integration tests need ../shared beside the repo")
+        pytest.fail(
+            f"{env} points at {path}, which does not exist: integration tests need ../shared beside the repo"
+        )
     return path
 
 

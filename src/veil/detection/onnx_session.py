@@ -48,7 +48,9 @@ def create_session(model: Path | bytes, config: DetectionConfig) -> Any:
     options.inter_op_num_threads = 1
     source = str(model) if isinstance(model, Path) else model
     try:
-        session = ort.InferenceSession(source, sess_options=options, providers=preferred_providers(config.providers))
+        session = ort.InferenceSession(
+            source, sess_options=options, providers=preferred_providers(config.providers)
+        )
     except Exception as exc:  # ORT raises its own untyped errors for unreadable models
         name = model.name if isinstance(model, Path) else "in-memory model"
         raise ModelError(f"cannot load ONNX model {name}: {exc}") from exc
