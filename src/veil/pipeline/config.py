@@ -19,6 +19,7 @@ __all__ = [
     "Method",
     "PipelineConfig",
     "PrivacyPolicy",
+    "RunOptions",
 ]
 
 DEFAULT_TARGETS = frozenset({ObjectClass.FACE, ObjectClass.LICENSE_PLATE})
@@ -164,3 +165,29 @@ class PipelineConfig:
     def method_for(self, cls: ObjectClass) -> Method:
         """Return the anonymization method used for ``cls``."""
         return self.methods.get(cls, self.default_method)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What one run over an input writes besides the anonymized media.
+
+    Args:
+        detect_only: write the detections JSON and no media.
+        from_detections: take regions from this (possibly human-corrected) detections JSON instead of
+            running detectors; for a folder input, a folder of such files mirroring the input tree.
+        write_detections: write ``NAME.detections.json`` beside each output.
+        preview: write a before/after contact sheet PNG of sampled frames here.
+        overwrite: replace an existing output file.
+    """
+
+    detect_only: bool = False
+    from_detections: Path | None = None
+    write_detections: bool = False
+    preview: Path | None = None
+    overwrite: bool = True
+
+    def __post_init__(self) -> None:
+        if self.detect_only and self.from_detections is not None:
+            raise ConfigError(
+                "detect_only and from_detections cannot be combined: one writes what the other reads"
+            )

@@ -1,0 +1,146 @@
+"""End-to-end speed and memory of ``veil anonymize`` beside deface and a transcode-only pass.
+
+Prints frames/s, the ratios and peak RSS for 720p and 1080p copies of a real clip (upscaled here),
+and the peak RSS of a clip twice as long, to show memory does not grow with length.
+
+    python benchmarks/bench_anonymize.py            # needs VEIL_DATA_DIR / VEIL_MODELS_DIR or ../shared
+    python benchmarks/bench_anonymize.py --no-deface
+
+deface runs from its own virtual environment (created in bench_out/ on first use): its
+opencv-python wheel would clash with Veil's opencv-python-headless in one environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "bench_out"
+DATA = Path(os.environ.get("VEIL_DATA_DIR", REPO.parent / "shared" / "data"))
+CLIP = DATA / "video" / "dashcam_highway_640x360.mp4"
+VEIL = Path(sys.executable).parent / "veil"
+
+
+@dataclass
+class Result:
+    frames_per_s: float
+    peak_rss_mb: float
+
+
+def run_measured(cmd: list[str], frames: int) -> Result:
+    """Run ``cmd``, returning frames/s over its wall time and its peak resident memory."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    assert proc.stderr is not None
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr.read().decode()[-2000:]}")
+    return Result(frames / elapsed, usage.ru_maxrss / 1024)
+
+
+def make_copy(src: Path, dst: Path, width: int, height: int, repeat: int = 1) -> int:
+    """Write ``src`` upscaled to width×height (``repeat`` times back to back); return the frame count."""
+    if dst.exists():
+        with av.open(str(dst)) as probe:
+            return sum(1 for _ in probe.decode(video=0))
+    frames = 0
+    with av.open(str(dst), "w") as out:
+        stream = out.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"crf": "16", "preset": "veryfast"}
+        for _ in range(repeat):
+            with av.open(str(src)) as inp:
+                for frame in inp.decode(video=0):
+                    big = frame.reformat(width=width, height=height, format="yuv420p")
+                    big.pts = frames
+                    out.mux(stream.encode(big))
+                    frames += 1
+        out.mux(stream.encode(None))
+    return frames
+
+
+def deface_command() -> list[str] | None:
+    """Return the deface executable, installing it into its own venv on first use."""
+    venv = OUT / "deface-venv"
+    exe = venv / "bin" / "deface"
+    if not exe.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", "deface==1.5.0"], check=True)
+    return [str(exe)]
+
+
+TRANSCODE = """
+import sys
+from pathlib import Path
+from veil.pipeline.config import EncoderConfig
+from veil.video.reader import VideoReader
+from veil.video.writer import VideoWriter
+src, dst = Path(sys.argv[1]), Path(sys.argv[2])
+with VideoReader(src, max_pixels=1 << 26) as reader:
+    with VideoWriter(dst, src, reader.info, EncoderConfig()) as writer:
+        for frame in reader:
+            writer.write(frame, frame.image)
+        writer.commit()
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--no-deface", action="store_true", help="skip the deface comparison")
+    parser.add_argument("--sizes", default="1280x720,1920x1080")
+    args = parser.parse_args()
+    OUT.mkdir(exist_ok=True)
+    deface = None if args.no_deface else deface_command()
+    rows = []
+    for size in args.sizes.split(","):
+        width, height = (int(v) for v in size.split("x"))
+        clip = OUT / f"dashcam_{height}p.mp4"
+        frames = make_copy(CLIP, clip, width, height)
+        transcode = run_measured(
+            [sys.executable, "-c", TRANSCODE, str(clip), str(OUT / f"transcode_{height}p.mp4")], frames
+        )
+        veil = run_measured(
+            [str(VEIL), "anonymize", str(clip), "-o", str(OUT / f"veil_{height}p.mp4"), "-q"], frames
+        )
+        face = (
+            run_measured([*deface, str(clip), "-o", str(OUT / f"deface_{height}p.mp4")], frames)
+            if deface
+            else None
+        )
+        rows.append((f"{height}p", frames, veil, transcode, face))
+        long_clip = OUT / f"dashcam_{height}p_x2.mp4"
+        long_frames = make_copy(CLIP, long_clip, width, height, repeat=2)
+        veil_long = run_measured(
+            [str(VEIL), "anonymize", str(long_clip), "-o", str(OUT / f"veil_{height}p_x2.mp4"), "-q"],
+            long_frames,
+        )
+        rows.append((f"{height}p ×2 length", long_frames, veil_long, None, None))
+
+    print(
+        f"\n{'clip':<18}{'frames':>7}{'veil fps':>10}{'RSS MB':>8}{'transcode fps':>15}"
+        f"{'veil/transcode':>16}{'deface fps':>12}{'veil/deface':>13}"
+    )
+    for name, frames, veil, transcode, face in rows:
+        line = f"{name:<18}{frames:>7}{veil.frames_per_s:>10.1f}{veil.peak_rss_mb:>8.0f}"
+        line += (
+            f"{transcode.frames_per_s:>15.1f}{veil.frames_per_s / transcode.frames_per_s:>16.2f}"
+            if transcode
+            else " " * 31
+        )
+        line += f"{face.frames_per_s:>12.1f}{veil.frames_per_s / face.frames_per_s:>13.2f}" if face else ""
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

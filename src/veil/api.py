@@ -1,0 +1,167 @@
+"""The public verbs: anonymize an image array, a file, a folder, or frames one by one.
+
+Example::
+
+    import veil
+    from veil.pipeline.config import PipelineConfig
+    from veil.types import ObjectClass
+
+    config = PipelineConfig(targets=frozenset({ObjectClass.FACE}))
+    with veil.open_pipeline(config) as pipeline:     # models load once here
+        for frame in frames:                         # H×W×3 uint8 RGB arrays
+            safe = pipeline.process(frame)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+
+from veil.anonymizers.base import Anonymizer
+from veil.detection.base import Detector
+from veil.detections import Detections
+from veil.errors import UnreadableMediaError
+from veil.models.catalog import CATALOG, ModelSpec
+from veil.models.store import ModelStatus, fetch_models, verify_models
+from veil.pipeline.batch import run_tree
+from veil.pipeline.config import PipelineConfig, RunOptions
+from veil.pipeline.frame_processor import FrameProcessor
+from veil.pipeline.report import RunReport
+from veil.pipeline.runner import Progress, run_file
+from veil.types import Image
+
+__all__ = [
+    "ModelSpec",
+    "ModelStatus",
+    "Pipeline",
+    "anonymize_image",
+    "anonymize_path",
+    "anonymize_video",
+    "fetch_models",
+    "list_models",
+    "open_pipeline",
+    "verify_models",
+]
+
+
+class Pipeline:
+    """Loaded detectors and anonymizers for one configuration; reuse it for many frames and files.
+
+    Detectors are built on first use, so a run from a detections file needs no model at all.
+    """
+
+    def __init__(
+        self,
+        config: PipelineConfig,
+        *,
+        detector: Detector | None = None,
+        anonymizer: Anonymizer | None = None,
+    ) -> None:
+        from veil.anonymizers.registry import build_anonymizer
+
+        self.config = config
+        self._detector = detector
+        self._anonymizer = anonymizer or build_anonymizer(config)
+        self._processor: FrameProcessor | None = None
+
+    def _frame_processor(self, need_detector: bool = True) -> FrameProcessor:
+        if need_detector and self._detector is None:
+            from veil.detection.registry import build_detector
+
+            self._detector = build_detector(self.config.targets, self.config)
+            self._processor = None
+        if self._processor is None:
+            self._processor = FrameProcessor(self.config, self._detector, self._anonymizer)
+        return self._processor
+
+    def detect(self, image: Image) -> Detections:
+        """Return the target regions in ``image`` (H×W×3 uint8 RGB), before margins."""
+        return self._frame_processor().detect(image)
+
+    def process(self, image: Image, regions: Detections | None = None) -> Image:
+        """Return an anonymized copy of ``image``; ``regions`` replace detection when given."""
+        return self._frame_processor(need_detector=regions is None).process(image, 0, regions).image
+
+    def anonymize_file(
+        self, src: Path, dst: Path, options: RunOptions | None = None, progress: Progress | None = None
+    ) -> RunReport:
+        """Anonymize one image or video file into ``dst``."""
+        options = options or RunOptions()
+        processor = self._frame_processor(need_detector=options.from_detections is None)
+        return run_file(processor, Path(src), Path(dst), options, progress)
+
+    def anonymize_path(
+        self, src: Path, dst: Path, options: RunOptions | None = None, progress: Progress | None = None
+    ) -> RunReport:
+        """Anonymize a file, or every media file under a folder into a mirrored folder."""
+        src, dst = Path(src), Path(dst)
+        options = options or RunOptions()
+        if not src.exists():
+            raise UnreadableMediaError(f"{src} does not exist")
+        if src.is_dir():
+            return run_tree(src, dst, options, lambda s, d, o: self.anonymize_file(s, d, o, progress))
+        return self.anonymize_file(src, dst, options, progress)
+
+    def close(self) -> None:
+        """Release the models."""
+        self._detector = None
+        self._processor = None
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def open_pipeline(
+    config: PipelineConfig | None = None,
+    *,
+    detector: Detector | None = None,
+    anonymizer: Anonymizer | None = None,
+) -> Pipeline:
+    """Return a :class:`Pipeline` for ``config``; use it as a context manager.
+
+    >>> with open_pipeline() as p:  # doctest: +SKIP
+    ...     safe = p.process(frame)
+    """
+    return Pipeline(config or PipelineConfig(), detector=detector, anonymizer=anonymizer)
+
+
+def anonymize_image(image: Image, config: PipelineConfig | None = None) -> Image:
+    """Return an anonymized copy of one RGB image (loads models each call: use open_pipeline for many).
+
+    >>> safe = anonymize_image(photo)  # doctest: +SKIP
+    """
+    with open_pipeline(config) as pipeline:
+        return pipeline.process(image)
+
+
+def anonymize_video(
+    src: Path | str, dst: Path | str, config: PipelineConfig | None = None, options: RunOptions | None = None
+) -> RunReport:
+    """Anonymize the video (or image) file ``src`` into ``dst`` and return the run report.
+
+    >>> report = anonymize_video("street.mp4", "street.anon.mp4")  # doctest: +SKIP
+    """
+    with open_pipeline(config) as pipeline:
+        return pipeline.anonymize_file(Path(src), Path(dst), options)
+
+
+def anonymize_path(
+    src: Path | str,
+    dst: Path | str,
+    config: PipelineConfig | None = None,
+    options: RunOptions | None = None,
+    progress: Progress | None = None,
+) -> RunReport:
+    """Anonymize a file or a folder tree; returns the merged run report."""
+    with open_pipeline(config) as pipeline:
+        return pipeline.anonymize_path(Path(src), Path(dst), options, progress)
+
+
+def list_models() -> list[ModelSpec]:
+    """Return every model Veil can use, with its source, licence and checksum."""
+    return list(CATALOG.values())

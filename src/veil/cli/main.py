@@ -1,0 +1,270 @@
+"""The ``veil`` command: parse options, build the configuration, call the API, map errors to exit codes."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from veil import api
+from veil.cli.exit_codes import ExitCode, exit_code_for
+from veil.cli.options import parse_methods, parse_targets, parse_thresholds
+from veil.cli.progress import FrameProgress
+from veil.errors import VeilError
+from veil.pipeline.config import (
+    DEFAULT_TARGETS,
+    DetectionConfig,
+    EncoderConfig,
+    FailMode,
+    PipelineConfig,
+    PrivacyPolicy,
+    RunOptions,
+)
+
+__all__ = ["cli", "main"]
+
+_DEFAULTS = PipelineConfig()
+_TARGET_NAMES = ",".join(sorted(c.value for c in DEFAULT_TARGETS))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="veil")
+@click.option("-v", "--verbose", count=True, help="Log more (-v info, -vv debug).")
+def cli(verbose: int) -> None:
+    """Find what identifies people in images and video, and hide it."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+@cli.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Output file, or output folder when INPUT is a folder (the tree is mirrored).",
+)
+@click.option(
+    "--targets",
+    default=_TARGET_NAMES,
+    show_default=True,
+    help="Classes to hide: face, plate, person, vehicle, text. Faces and plates are what identifies "
+    "people in most footage; persons and vehicles cost more and hide more of the scene.",
+)
+@click.option(
+    "--method",
+    "methods",
+    default=_DEFAULTS.default_method.value,
+    show_default=True,
+    help="blur, pixelate or mask, for all classes or per class: face=blur,plate=pixelate,person=mask. "
+    "Blur keeps the footage pleasant to watch; the kernel grows with the object so small faces are "
+    "hidden as well as large ones.",
+)
+@click.option(
+    "--threshold",
+    "thresholds",
+    default=None,
+    help="Detector score threshold, for all or per class (face=0.3). Defaults are low "
+    "(face 0.35, plate 0.5, person/vehicle 0.3): a false alarm costs a blurred patch, a miss "
+    "exposes someone.",
+)
+@click.option(
+    "--margin",
+    default=_DEFAULTS.policy.margin_ratio,
+    show_default=True,
+    type=float,
+    help="Grow each region by this share of its size on every side, so hair, ears and plate frames go too.",
+)
+@click.option(
+    "--on-error",
+    type=click.Choice([m.value for m in FailMode]),
+    default=FailMode.ABORT.value,
+    show_default=True,
+    help="If a detector fails on a frame: abort (no output is left) or hide-frame (write that frame "
+    "fully hidden and go on). The raw frame is never written.",
+)
+@click.option(
+    "--detect-only", is_flag=True, help="Write INPUT-STEM.detections.json next to OUTPUT and no media."
+)
+@click.option(
+    "--from-detections",
+    type=click.Path(path_type=Path, exists=True),
+    help="Hide the regions in this detections JSON (e.g. after a human review) instead of detecting. "
+    "Every frame must be listed. For a folder INPUT, a folder of JSON files mirroring it.",
+)
+@click.option("--detections", "write_detections", is_flag=True, help="Also write the detections JSON.")
+@click.option(
+    "--preview", type=click.Path(path_type=Path), help="Write a before/after contact sheet PNG here."
+)
+@click.option(
+    "--detect-size",
+    default=_DEFAULTS.detection.detect_long_side_px,
+    show_default=True,
+    type=int,
+    help="Detect on a copy whose long side is at most this many pixels (0: full size). Smaller is faster "
+    "but misses far-away faces; see --tile.",
+)
+@click.option(
+    "--tile",
+    is_flag=True,
+    help="Also detect faces and plates on overlapping full-resolution tiles: finds small, distant ones, "
+    "several times slower.",
+)
+@click.option("--threads", default=0, show_default=True, type=int, help="Inference threads (0: automatic).")
+@click.option(
+    "--models-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="VEIL_MODELS_DIR",
+    help="Folder with the model files [env VEIL_MODELS_DIR; else the user cache, else download].",
+)
+@click.option(
+    "--codec", default=_DEFAULTS.encoder.codec, show_default=True, help="Video encoder (FFmpeg name)."
+)
+@click.option(
+    "--crf",
+    default=_DEFAULTS.encoder.crf,
+    show_default=True,
+    type=int,
+    help="Quality: lower is better and bigger. 20 keeps detail for later analysis.",
+)
+@click.option(
+    "--preset",
+    default=_DEFAULTS.encoder.preset,
+    show_default=True,
+    help="Encoder speed preset; veryfast keeps encoding from dominating the run time.",
+)
+@click.option("--no-audio", is_flag=True, help="Drop audio (by default it is copied untouched).")
+@click.option(
+    "--keep-location",
+    is_flag=True,
+    help="Keep GPS/location metadata (stripped by default: a location identifies people too).",
+)
+@click.option(
+    "--max-pixels",
+    default=_DEFAULTS.max_pixels,
+    show_default=True,
+    type=int,
+    help="Refuse frames larger than this many pixels (guards against decompression bombs).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
+def anonymize(
+    input_path: Path,
+    output: Path,
+    targets: str,
+    methods: str,
+    thresholds: str | None,
+    margin: float,
+    on_error: str,
+    detect_only: bool,
+    from_detections: Path | None,
+    write_detections: bool,
+    preview: Path | None,
+    detect_size: int,
+    tile: bool,
+    threads: int,
+    models_dir: Path | None,
+    codec: str,
+    crf: int,
+    preset: str,
+    no_audio: bool,
+    keep_location: bool,
+    max_pixels: int,
+    quiet: bool,
+) -> None:
+    """Hide faces, plates and more in an image, a video, or a folder of them."""
+    score_thresholds = dict(PrivacyPolicy().score_thresholds)
+    if thresholds is not None:
+        score_thresholds.update(parse_thresholds(thresholds))
+    policy = PrivacyPolicy(
+        score_thresholds=score_thresholds, margin_ratio=margin, fail_mode=FailMode(on_error)
+    )
+    config = PipelineConfig(
+        targets=parse_targets(targets),
+        methods=parse_methods(methods),
+        policy=policy,
+        detection=DetectionConfig(detect_long_side_px=detect_size, tile=tile, intra_op_threads=threads),
+        encoder=EncoderConfig(codec=codec, crf=crf, preset=preset),
+        models_dir=models_dir,
+        keep_audio=not no_audio,
+        strip_location=not keep_location,
+        max_pixels=max_pixels,
+    )
+    options = RunOptions(
+        detect_only=detect_only,
+        from_detections=from_detections,
+        write_detections=write_detections,
+        preview=preview,
+    )
+    with FrameProgress(enabled=not quiet and sys.stderr.isatty()) as progress:
+        report = api.anonymize_path(input_path, output, config, options, progress)
+    if not quiet:
+        click.echo(json.dumps(report.to_dict()), err=True)
+    if report.failures:
+        for failure in report.failures:
+            click.echo(f"veil: failed: {failure}", err=True)
+        sys.exit(ExitCode.PARTIAL)
+
+
+@cli.group()
+def models() -> None:
+    """List, download and check the model files (sources, licences and sha256 are pinned)."""
+
+
+@models.command("list")
+def models_list() -> None:
+    """Show every model with its task, licence, size and source."""
+    for spec in api.list_models():
+        click.echo(
+            f"{spec.key:<11} {spec.filename:<50} {spec.licence:<11} {spec.size_bytes:>10,} B  {spec.task}"
+        )
+        click.echo(f"{'':<11} {spec.attribution}; {spec.source}")
+
+
+@models.command("fetch")
+@click.argument("keys", nargs=-1)
+@click.option(
+    "--dest",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder to download into [default: Veil's user cache folder].",
+)
+def models_fetch(keys: tuple[str, ...], dest: Path | None) -> None:
+    """Download models (all by default), verifying each file's sha256."""
+    for path in api.fetch_models(keys or None, dest):
+        click.echo(f"ok {path}")
+
+
+@models.command("verify")
+@click.option(
+    "--models-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="VEIL_MODELS_DIR",
+    help="Folder to check first [env VEIL_MODELS_DIR], then the user cache.",
+)
+def models_verify(models_dir: Path | None) -> None:
+    """Check that every model is present and matches its pinned sha256; exit 3 if not."""
+    statuses = api.verify_models(models_dir)
+    for status in statuses:
+        click.echo(f"{'ok ' if status.ok else 'BAD'} {status.key:<11} {status.message}")
+    if not all(s.ok for s in statuses):
+        sys.exit(ExitCode.MODEL)
+
+
+def main() -> None:
+    """Run the CLI, turning Veil errors into one-line messages and exit codes."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(ExitCode.USAGE)
+    except click.exceptions.Abort:
+        click.echo("veil: interrupted", err=True)
+        sys.exit(130)
+    except VeilError as exc:
+        click.echo(f"veil: {exc}", err=True)
+        sys.exit(exit_code_for(exc))

@@ -1,0 +1,155 @@
+"""PP-OCRv4 text detector (PaddleOCR DB, multilingual scripts) on ONNX Runtime."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+import pyclipper
+
+from veil.detection.onnx_session import create_session
+from veil.detections import Detections, Polygon
+from veil.errors import ConfigError
+from veil.pipeline.config import DetectionConfig
+from veil.types import Image, ObjectClass
+
+__all__ = ["TextDetector"]
+
+_STRIDE_PX = 32  # the network's input sides must be multiples of this
+# ImageNet statistics, applied to the BGR array in that channel order, as PaddleOCR does.
+_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+_STD = np.array([0.229, 0.224, 0.225], np.float32)
+_MAX_CANDIDATES = 1000
+_CLIPPER_SCALE = 16.0  # pyclipper works on integers: keep 1/16 px precision
+
+
+class TextDetector:
+    """Find text regions as rotated quadrilaterals with PP-OCRv4's DB detector.
+
+    The image is resized so its long side is at most ``max_long_side_px`` (and at least
+    ``min_long_side_px``, which helps with small crops) and both sides are multiples of 32, as the model
+    requires.
+
+    Args:
+        model_path: ``ch_PP-OCRv4_det_infer.onnx``.
+        config: ONNX Runtime settings.
+        min_score: a region's mean text probability must reach this.
+        max_long_side_px: larger images are shrunk to this long side.
+        min_long_side_px: smaller images are enlarged to this long side (0: never enlarge).
+        binarize_threshold: probability above which a pixel counts as text.
+        unclip_ratio: DB's expansion of the shrunk text kernel (offset = area × ratio / perimeter).
+        label: class given to the regions (plates use LICENSE_PLATE).
+    """
+
+    def __init__(
+        self,
+        model_path: Path,
+        config: DetectionConfig,
+        *,
+        min_score: float = 0.6,
+        max_long_side_px: int = 960,
+        min_long_side_px: int = 0,
+        binarize_threshold: float = 0.3,
+        unclip_ratio: float = 1.5,
+        label: ObjectClass = ObjectClass.TEXT,
+    ) -> None:
+        if not 0.0 <= min_score <= 1.0:
+            raise ConfigError(f"min_score={min_score!r} is out of range [0, 1]")
+        if max_long_side_px < _STRIDE_PX:
+            raise ConfigError(f"max_long_side_px={max_long_side_px!r} must be >= {_STRIDE_PX}")
+        if min_long_side_px > max_long_side_px:
+            raise ConfigError(
+                f"min_long_side_px={min_long_side_px!r} must not exceed max_long_side_px={max_long_side_px!r}"
+            )
+        self.classes = frozenset({label})
+        self._label = label
+        self._min_score = min_score
+        self._max_long_side_px = max_long_side_px
+        self._min_long_side_px = min_long_side_px
+        self._binarize_threshold = binarize_threshold
+        self._unclip_ratio = unclip_ratio
+        self._session = create_session(model_path, config)
+        self._input_name = self._session.get_inputs()[0].name
+
+    def input_size(self, width: int, height: int) -> tuple[int, int]:
+        """Return the (width, height) the network sees for an image of ``width``×``height``."""
+        long_side = max(width, height)
+        ratio = 1.0
+        if long_side > self._max_long_side_px:
+            ratio = self._max_long_side_px / long_side
+        elif long_side < self._min_long_side_px:
+            ratio = self._min_long_side_px / long_side
+
+        def snap(side: int) -> int:
+            return max(_STRIDE_PX, round(side * ratio / _STRIDE_PX) * _STRIDE_PX)
+
+        return snap(width), snap(height)
+
+    def detect(self, image: Image) -> Detections:
+        """Return text regions in ``image`` (RGB) with 4-point polygons in its pixels."""
+        height, width = image.shape[:2]
+        if height == 0 or width == 0:
+            return Detections.empty()
+        net_w, net_h = self.input_size(width, height)
+        resized = cv2.resize(image, (net_w, net_h), interpolation=cv2.INTER_LINEAR)
+        bgr = resized[:, :, ::-1].astype(np.float32) / 255.0
+        blob = ((bgr - _MEAN) / _STD).transpose(2, 0, 1)[None].astype(np.float32)
+        (prob,) = self._session.run(None, {self._input_name: blob})
+        return self._regions(np.asarray(prob[0, 0], np.float32), width / net_w, height / net_h, width, height)
+
+    def _regions(
+        self, prob: npt.NDArray[np.float32], sx: float, sy: float, width: int, height: int
+    ) -> Detections:
+        bitmap = (prob > self._binarize_threshold).astype(np.uint8)
+        contours, _ = cv2.findContours(bitmap, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+        polygons: list[Polygon] = []
+        scores: list[float] = []
+        for contour in contours[:_MAX_CANDIDATES]:
+            points = contour.reshape(-1, 2)
+            if len(points) < 3:
+                continue
+            score = _mean_inside(prob, points)
+            if score < self._min_score:
+                continue
+            quad = self._unclip(cv2.boxPoints(cv2.minAreaRect(points)).astype(np.float32))
+            if quad is None:
+                continue
+            quad[:, 0] = np.clip(quad[:, 0] * sx, 0, width)
+            quad[:, 1] = np.clip(quad[:, 1] * sy, 0, height)
+            polygons.append(quad)
+            scores.append(score)
+        if not polygons:
+            return Detections.empty()
+        boxes = np.array([[*p.min(axis=0), *p.max(axis=0)] for p in polygons], np.float32)
+        return Detections.create(boxes, scores, self._label, polygons=polygons)
+
+    def _unclip(self, quad: npt.NDArray[np.float32]) -> Polygon | None:
+        perimeter = cv2.arcLength(quad, True)
+        if perimeter < 1e-6:
+            return None
+        distance = cv2.contourArea(quad) * self._unclip_ratio / perimeter
+        offset = pyclipper.PyclipperOffset()
+        offset.AddPath(
+            np.round(quad * _CLIPPER_SCALE).astype(np.int64).tolist(),
+            pyclipper.JT_ROUND,
+            pyclipper.ET_CLOSEDPOLYGON,
+        )
+        grown = offset.Execute(distance * _CLIPPER_SCALE)
+        if not grown:
+            return None
+        points = np.concatenate([np.asarray(p, np.float32) for p in grown]) / _CLIPPER_SCALE
+        rect = cv2.minAreaRect(points)
+        if min(rect[1]) < 1.0:
+            return None
+        quad_out: Polygon = cv2.boxPoints(rect).astype(np.float32)
+        return quad_out
+
+
+def _mean_inside(prob: npt.NDArray[np.float32], points: npt.NDArray[np.int32]) -> float:
+    x0, y0 = points.min(axis=0)
+    x1, y1 = points.max(axis=0)
+    local = np.zeros((y1 - y0 + 1, x1 - x0 + 1), np.uint8)
+    cv2.fillPoly(local, [(points - [x0, y0]).astype(np.int32)], 1)
+    return float(prob[y0 : y1 + 1, x0 : x1 + 1][local.astype(bool)].mean())

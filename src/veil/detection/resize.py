@@ -1,0 +1,49 @@
+"""Run a detector on a downscaled copy of large images and map its regions back to full size."""
+
+from __future__ import annotations
+
+import cv2
+
+from veil.detection.base import Detector
+from veil.detection.remap import remap_detections
+from veil.detections import Detections
+from veil.errors import ConfigError
+from veil.types import Image
+
+__all__ = ["ResizedDetector", "downscale"]
+
+
+def downscale(image: Image, long_side_px: int) -> Image:
+    """Return ``image`` shrunk (INTER_AREA) so its long side is ``long_side_px``; itself if already smaller."""
+    height, width = image.shape[:2]
+    long_side = max(height, width)
+    if long_side <= long_side_px:
+        return image
+    ratio = long_side_px / long_side
+    size = (max(1, round(width * ratio)), max(1, round(height * ratio)))
+    small: Image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return small
+
+
+class ResizedDetector:
+    """Run ``inner`` on a copy of the image whose long side is at most ``long_side_px``.
+
+    Boxes, polygons and masks come back in the full image's pixels. Smaller images pass through unchanged.
+    """
+
+    def __init__(self, inner: Detector, long_side_px: int) -> None:
+        if long_side_px < 16:
+            raise ConfigError(f"long_side_px={long_side_px!r} must be >= 16")
+        self.classes = inner.classes
+        self.inner = inner
+        self.long_side_px = long_side_px
+
+    def detect(self, image: Image) -> Detections:
+        """Return ``inner``'s regions for ``image``, in ``image``'s pixels."""
+        small = downscale(image, self.long_side_px)
+        detections = self.inner.detect(small)
+        if small is image:
+            return detections
+        height, width = image.shape[:2]
+        scale = (width / small.shape[1], height / small.shape[0])
+        return remap_detections(detections, scale_xy=scale, offset_xy=(0.0, 0.0), frame_hw=(height, width))

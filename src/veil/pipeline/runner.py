@@ -1,0 +1,227 @@
+"""Run the frame processor over image and video files: reading, writing, JSON, preview, report."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Protocol
+
+from veil.detections import Detections
+from veil.errors import ConfigError, OutputError, PrivacyError
+from veil.pipeline.config import PipelineConfig, RunOptions
+from veil.pipeline.detections_json import (
+    DetectionsFile,
+    FrameDetections,
+    read_detections,
+    write_detections,
+)
+from veil.pipeline.frame_processor import FrameProcessor
+from veil.pipeline.preview import ContactSheet
+from veil.pipeline.report import RunReport
+from veil.pipeline.stages import BackgroundIterator, BackgroundSink
+from veil.types import Frame, Image
+from veil.video.image_io import load_image, save_image
+from veil.video.probe import MediaKind, probe_media
+from veil.video.reader import VideoReader
+from veil.video.writer import VideoWriter
+
+__all__ = ["NullProgress", "Progress", "detections_path", "run_file"]
+
+_log = logging.getLogger(__name__)
+
+
+class Progress(Protocol):
+    """Receives progress of one input: ``start`` once, then ``advance`` per frame."""
+
+    def start(self, label: str, total: int | None) -> None:
+        """Begin an input of ``total`` frames (None: unknown)."""
+
+    def advance(self, frames: int = 1) -> None:
+        """Count ``frames`` more frames done."""
+
+
+class NullProgress:
+    """Progress that reports nowhere."""
+
+    def start(self, label: str, total: int | None) -> None:
+        """Ignore the start."""
+
+    def advance(self, frames: int = 1) -> None:
+        """Ignore the advance."""
+
+
+def detections_path(src: Path, dst: Path) -> Path:
+    """Return where the detections JSON of ``src`` goes: ``STEM.detections.json`` in dst's folder."""
+    return dst.parent / f"{src.stem}.detections.json"
+
+
+def run_file(
+    processor: FrameProcessor,
+    src: Path,
+    dst: Path,
+    options: RunOptions,
+    progress: Progress | None = None,
+) -> RunReport:
+    """Anonymize one image or video file ``src`` into ``dst`` and return what was done."""
+    progress = progress or NullProgress()
+    _refuse_same_path(src, dst)
+    if not options.overwrite and dst.exists() and not options.detect_only:
+        raise OutputError(f"{dst} exists; pass overwrite to replace it")
+    given = read_detections(options.from_detections) if options.from_detections is not None else None
+    report = RunReport(inputs=1)
+    started = time.perf_counter()
+    if probe_media(src) is MediaKind.IMAGE:
+        _run_image(processor, src, dst, options, given, report, progress)
+    else:
+        _run_video(processor, src, dst, options, given, report, progress)
+    report.elapsed_s = time.perf_counter() - started
+    return report
+
+
+def _refuse_same_path(src: Path, dst: Path) -> None:
+    if dst.exists() and src.resolve() == dst.resolve():
+        raise OutputError(f"output {dst} is the input itself: refusing to overwrite the original")
+
+
+def _given_for(given: dict[int, Detections], index: int, source: Path) -> Detections:
+    try:
+        return given[index]
+    except KeyError:
+        raise PrivacyError(
+            f"the detections file for {source.name} has no entry for frame {index}: "
+            "every frame must be listed (an empty list means nothing to hide)"
+        ) from None
+
+
+def _check_size(file: DetectionsFile, width: int, height: int, source: Path) -> dict[int, Detections]:
+    if (file.width, file.height) != (width, height):
+        raise ConfigError(
+            f"detections file is for {file.width}×{file.height} frames but {source.name} is {width}×{height}"
+        )
+    return file.by_index()
+
+
+def _run_image(
+    processor: FrameProcessor,
+    src: Path,
+    dst: Path,
+    options: RunOptions,
+    given_file: DetectionsFile | None,
+    report: RunReport,
+    progress: Progress,
+) -> None:
+    loaded = load_image(src, max_pixels=processor.config.max_pixels)
+    image = loaded.image
+    height, width = image.shape[:2]
+    progress.start(src.name, 1)
+    report.frames_read += 1
+    given = _check_size(given_file, width, height, src) if given_file is not None else None
+    if options.detect_only:
+        found = processor.detect(image)
+        report.frames_detected += 1
+        report.count_regions(found)
+        _write_json(src, dst, width, height, [FrameDetections(0, None, None, found)])
+        progress.advance()
+        return
+    result = processor.process(image, 0, None if given is None else _given_for(given, 0, src))
+    _count(report, result.detections, result.hidden_whole, given is None)
+    save_image(dst, result.image, loaded, strip_location=processor.config.strip_location)
+    report.frames_written += 1
+    if options.write_detections:
+        _write_json(src, dst, width, height, [FrameDetections(0, None, None, result.detections)])
+    if options.preview is not None:
+        sheet = ContactSheet(max_pairs=1, frame_count=1)
+        sheet.offer(0, image, result.image)
+        sheet.save(options.preview)
+    progress.advance()
+
+
+def _count(report: RunReport, found: Detections, hidden_whole: bool, detected: bool) -> None:
+    report.frames_anonymized += 1
+    report.frames_hidden_whole += int(hidden_whole)
+    report.frames_detected += int(detected and not hidden_whole)
+    report.count_regions(found)
+
+
+def _write_json(src: Path, dst: Path, width: int, height: int, frames: list[FrameDetections]) -> None:
+    write_detections(detections_path(src, dst), src.name, width, height, frames)
+
+
+def _run_video(
+    processor: FrameProcessor,
+    src: Path,
+    dst: Path,
+    options: RunOptions,
+    given_file: DetectionsFile | None,
+    report: RunReport,
+    progress: Progress,
+) -> None:
+    config: PipelineConfig = processor.config
+    with VideoReader(src, max_pixels=config.max_pixels) as reader:
+        info = reader.info
+        given = _check_size(given_file, info.width, info.height, src) if given_file is not None else None
+        progress.start(src.name, info.frame_count)
+        frames_json: list[FrameDetections] = []
+        frames = BackgroundIterator(reader)
+        try:
+            if options.detect_only:
+                for frame in frames:
+                    report.frames_read += 1
+                    found = processor.detect(frame.image, frame.index)
+                    report.frames_detected += 1
+                    report.count_regions(found)
+                    frames_json.append(FrameDetections(frame.index, frame.pts, frame.time_s, found))
+                    progress.advance()
+                _write_json(src, dst, info.width, info.height, frames_json)
+                return
+            sheet = ContactSheet(frame_count=info.frame_count) if options.preview is not None else None
+            with VideoWriter(
+                dst,
+                src,
+                info,
+                config.encoder,
+                keep_audio=config.keep_audio,
+                strip_location=config.strip_location,
+            ) as writer:
+
+                def write(item: tuple[Frame, Image]) -> None:
+                    writer.write(*item)
+                    report.frames_written += 1
+
+                sink: BackgroundSink[tuple[Frame, Image]] = BackgroundSink(write)
+                try:
+                    for frame in frames:
+                        report.frames_read += 1
+                        wanted = None if given is None else _given_for(given, frame.index, src)
+                        result = processor.process(frame.image, frame.index, wanted)
+                        _count(report, result.detections, result.hidden_whole, given is None)
+                        if options.write_detections:
+                            frames_json.append(
+                                FrameDetections(frame.index, frame.pts, frame.time_s, result.detections)
+                            )
+                        if sheet is not None:
+                            sheet.offer(frame.index, frame.image, result.image)
+                        sink.put((frame, result.image))
+                        progress.advance()
+                finally:
+                    sink.close()
+                _verify_complete(report, src)
+                writer.commit()
+        finally:
+            frames.close()
+    if options.write_detections:
+        _write_json(src, dst, info.width, info.height, frames_json)
+    if sheet is not None and options.preview is not None:
+        sheet.save(options.preview)
+
+
+def _verify_complete(report: RunReport, src: Path) -> None:
+    """Refuse to publish an output unless every frame read was anonymized and written."""
+    if report.frames_read == 0:
+        raise PrivacyError(f"{src.name}: no frame could be decoded; nothing written")
+    if not report.frames_read == report.frames_anonymized == report.frames_written:
+        raise PrivacyError(
+            f"{src.name}: read {report.frames_read}, anonymized {report.frames_anonymized}, "
+            f"written {report.frames_written} frames; output discarded"
+        )

@@ -1,0 +1,59 @@
+"""Write outputs beside their destination and publish them with one atomic rename."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from veil.errors import OutputError
+
+__all__ = ["check_output", "discard", "partial_path", "publish"]
+
+_log = logging.getLogger(__name__)
+
+
+def partial_path(dst: Path) -> Path:
+    """Return the hidden temporary path an output is written to before it is published as ``dst``."""
+    return dst.with_name(f".{dst.stem}.partial{dst.suffix}")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return a.exists() and b.exists() and a.samefile(b)
+    except OSError:
+        return False
+
+
+def check_output(dst: Path, source: Path) -> None:
+    """Raise OutputError when ``dst`` is ``source`` itself or its folder cannot take new files."""
+    if _same_file(dst, source):
+        raise OutputError(f"output {dst} is the input itself: refusing to overwrite the original")
+    folder = dst.parent
+    if not folder.exists():
+        raise OutputError(f"cannot write {dst}: folder {folder} does not exist")
+    if not folder.is_dir():
+        raise OutputError(f"cannot write {dst}: {folder} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write {dst}: no permission to create files in {folder}")
+    if dst.is_dir():
+        raise OutputError(f"cannot write {dst}: it is a folder")
+
+
+def publish(partial: Path, dst: Path) -> None:
+    """Rename the finished ``partial`` onto ``dst`` atomically (same folder, so never half a file)."""
+    try:
+        partial.replace(dst)
+    except OSError as exc:
+        discard(partial)
+        raise OutputError(f"cannot move the finished output onto {dst}: {exc.strerror}") from exc
+
+
+def discard(partial: Path) -> None:
+    """Remove an unfinished output; a missing file is fine."""
+    try:
+        partial.unlink(missing_ok=True)
+    except OSError as exc:
+        _log.warning("could not remove the unfinished output %s: %s", partial, exc.strerror)

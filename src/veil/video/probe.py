@@ -1,0 +1,94 @@
+"""Tell images from videos by their content, not their file name."""
+
+from __future__ import annotations
+
+import enum
+import logging
+import warnings
+from pathlib import Path
+
+import av
+import av.error
+from av.stream import Disposition
+from av.video.stream import VideoStream
+from PIL import Image as PILImage
+from PIL import UnidentifiedImageError
+
+from veil.errors import UnreadableMediaError
+
+__all__ = ["MediaKind", "check_readable_file", "is_cover_art", "probe_media"]
+
+_log = logging.getLogger(__name__)
+
+# Pillow opens these, but a sequence of frames in them is an animation that FFmpeg decodes as video.
+_ANIMATED_FORMATS = frozenset({"GIF", "PNG", "WEBP"})
+
+
+class MediaKind(enum.Enum):
+    """Whether a file holds one still picture or a sequence of frames."""
+
+    IMAGE = "image"
+    VIDEO = "video"
+
+
+def check_readable_file(path: Path) -> None:
+    """Raise UnreadableMediaError unless ``path`` is an existing, non-empty regular file."""
+    if not path.exists():
+        raise UnreadableMediaError(f"{path}: no such file")
+    if path.is_dir():
+        raise UnreadableMediaError(f"{path}: is a directory, not a media file")
+    if not path.is_file():
+        raise UnreadableMediaError(f"{path}: is not a regular file")
+    if path.stat().st_size == 0:
+        raise UnreadableMediaError(f"{path}: is empty (0 bytes)")
+
+
+def _pillow_kind(path: Path) -> MediaKind | None:
+    """Return IMAGE (or VIDEO for animations) when Pillow recognises the file, else None."""
+    try:
+        with warnings.catch_warnings():
+            # A huge image is still an image; load_image refuses it with a clear error later.
+            warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
+            with PILImage.open(path) as image:
+                animated = image.format in _ANIMATED_FORMATS and getattr(image, "n_frames", 1) > 1
+    except PILImage.DecompressionBombError:
+        return MediaKind.IMAGE
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        # Pillow's plugins raise SyntaxError and ValueError on malformed headers.
+        return None
+    return MediaKind.VIDEO if animated and _has_video_stream(path) else MediaKind.IMAGE
+
+
+def _has_video_stream(path: Path) -> bool:
+    try:
+        with av.open(str(path), "r") as container:
+            return any(not is_cover_art(stream) for stream in container.streams.video)
+    except av.error.FFmpegError:
+        return False
+
+
+def is_cover_art(stream: VideoStream) -> bool:
+    """Return whether ``stream`` is an attached picture (album art), not a moving picture."""
+    return bool(stream.disposition & Disposition.attached_pic)
+
+
+def probe_media(path: Path) -> MediaKind:
+    """Return whether ``path`` is an image or a video, judged by its content.
+
+    Raises:
+        UnreadableMediaError: the path is missing, a directory, empty, or neither an image nor a video.
+    """
+    path = Path(path)
+    check_readable_file(path)
+    kind = _pillow_kind(path)
+    if kind is not None:
+        return kind
+    try:
+        with av.open(str(path), "r") as container:
+            streams = container.streams
+            if any(not is_cover_art(stream) for stream in streams.video):
+                return MediaKind.VIDEO
+            found = ", ".join(sorted({stream.type for stream in streams})) or "no streams"
+    except av.error.FFmpegError as exc:
+        raise UnreadableMediaError(f"{path}: not an image or video FFmpeg can read ({exc.strerror})") from exc
+    raise UnreadableMediaError(f"{path}: has no video stream ({found})")

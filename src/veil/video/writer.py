@@ -1,0 +1,315 @@
+"""Encode anonymized frames into a new video beside the original's audio and tags, published atomically."""
+
+from __future__ import annotations
+
+import logging
+from fractions import Fraction
+from pathlib import Path
+from types import MappingProxyType, TracebackType
+from typing import Self
+
+import av
+import av.error
+import numpy as np
+from av.codec import Codec
+from av.container import OutputContainer
+from av.packet import Packet
+from av.video.reformatter import ColorRange, Colorspace
+from av.video.stream import VideoStream
+
+from veil.errors import ConfigError, OutputError, UnreadableMediaError
+from veil.pipeline.config import EncoderConfig
+from veil.types import Frame, Image, VideoInfo
+from veil.video.atomic import check_output, discard, partial_path, publish
+from veil.video.metadata import clean_metadata
+from veil.video.probe import is_cover_art
+from veil.video.remux import SideStreams
+
+__all__ = ["OUTPUT_FORMATS", "VideoWriter"]
+
+_log = logging.getLogger(__name__)
+
+OUTPUT_FORMATS = MappingProxyType(
+    {
+        ".mp4": "mp4",
+        ".m4v": "mp4",
+        ".mov": "mov",
+        ".mkv": "matroska",
+        ".avi": "avi",
+        ".ts": "mpegts",
+        ".h264": "h264",
+        ".264": "h264",
+        ".h265": "hevc",
+        ".hevc": "hevc",
+    }
+)
+"""Output file suffix → FFmpeg muxer."""
+
+_PIXEL_FORMAT = "yuv420p"  # what every player decodes
+
+
+def _output_format(dst: Path) -> str:
+    try:
+        return OUTPUT_FORMATS[dst.suffix.lower()]
+    except KeyError:
+        valid = ", ".join(OUTPUT_FORMATS)
+        raise OutputError(
+            f"cannot write {dst}: unsupported video suffix {dst.suffix!r}; use one of {valid}"
+        ) from None
+
+
+def _encoder_options(encoder: EncoderConfig) -> dict[str, str]:
+    """Translate the encoder config into the options the chosen FFmpeg encoder understands."""
+    if encoder.codec in ("libx264", "libx264rgb", "libx265"):
+        return {"crf": str(encoder.crf), "preset": encoder.preset}
+    if encoder.codec.startswith("libvpx") or encoder.codec in ("libaom-av1", "libsvtav1"):
+        return {"crf": str(encoder.crf), "b": "0"}
+    _log.info("encoder %s: crf and preset do not apply; using its defaults", encoder.codec)
+    return {}
+
+
+def _pixel_format(codec: Codec) -> str:
+    formats = [f.name for f in codec.video_formats or ()]
+    return _PIXEL_FORMAT if not formats or _PIXEL_FORMAT in formats else formats[0]
+
+
+def _source_tags(source: Path, *, strip_location: bool) -> tuple[dict[str, str], dict[str, str]]:
+    """Return the container tags and the video stream tags of ``source`` worth copying."""
+    try:
+        with av.open(str(source), "r") as container:
+            video = [s for s in container.streams.video if not is_cover_art(s)]
+            stream_tags = dict(video[0].metadata) if video else {}
+            return (
+                clean_metadata(container.metadata, strip_location=strip_location),
+                clean_metadata(stream_tags, strip_location=strip_location),
+            )
+    except av.error.FFmpegError as exc:
+        raise UnreadableMediaError(f"{source}: cannot reopen to copy its tags ({exc.strerror})") from exc
+
+
+class VideoWriter:
+    """Write frames as a new video at ``dst``, keeping the source's timing, rotation, audio and tags.
+
+    Frames go to a hidden ``.NAME.partial.SUFFIX`` file in dst's folder; :meth:`commit` flushes the
+    encoder and renames it onto ``dst`` in one step. :meth:`abort` — and leaving the ``with`` block
+    without a commit, by exception or not — deletes the partial file, so a failed run never leaves
+    half a video under the final name and never touches an existing ``dst``.
+
+    Each image is encoded with its frame's own timestamp, so frame count, frame rate and variable
+    frame timing carry over exactly. Audio and subtitle streams (and, without ``strip_location``,
+    data streams) are copied packet for packet from a second read of ``source``. Odd frame sizes are
+    padded by one replicated edge row/column, because 4:2:0 video cannot hold odd sizes.
+
+    Example::
+
+        with VideoReader(src, max_pixels=limit) as reader:
+            with VideoWriter(dst, src, reader.info, EncoderConfig()) as writer:
+                for frame in reader:
+                    writer.write(frame, anonymize(frame.image))
+                writer.commit()
+
+    Raises:
+        OutputError: ``dst`` is the source, its folder is missing or unwritable, its suffix is not a
+            video container, or encoding/writing fails.
+        ConfigError: the configured encoder is not available.
+    """
+
+    def __init__(
+        self,
+        dst: Path,
+        source: Path,
+        info: VideoInfo,
+        encoder: EncoderConfig,
+        *,
+        keep_audio: bool = True,
+        strip_location: bool = True,
+    ) -> None:
+        self._dst = Path(dst)
+        self._source = Path(source)
+        check_output(self._dst, self._source)
+        self._format = _output_format(self._dst)
+        try:
+            self._codec = Codec(encoder.codec, "w")
+        except (ValueError, av.error.FFmpegError):
+            raise ConfigError(
+                f"video encoder {encoder.codec!r} is not available in this FFmpeg build"
+            ) from None
+        self._partial = partial_path(self._dst)
+        self._info = info
+        self._encoder = encoder
+        self._keep_audio = keep_audio
+        self._strip_location = strip_location
+        self._out: OutputContainer | None = None
+        self._video: VideoStream | None = None
+        self._side: SideStreams | None = None
+        self._time_base = 1 / info.frame_rate
+        self._size = (info.width + info.width % 2, info.height + info.height % 2)
+        self._last_pts: int | None = None
+        self._frames = 0
+        self._done = False
+
+    @property
+    def partial(self) -> Path:
+        """Where the output is being written until :meth:`commit`."""
+        return self._partial
+
+    @property
+    def frames_written(self) -> int:
+        """Frames handed to the encoder so far."""
+        return self._frames
+
+    @property
+    def packets_copied(self) -> dict[int, int]:
+        """Packets copied from the source so far, by source stream index."""
+        return {} if self._side is None else dict(self._side.copied)
+
+    def __enter__(self) -> Self:
+        self.open()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if not self._done:
+            if exc_type is None:
+                _log.warning("%s: writer closed without commit(); discarding the output", self._dst)
+            self.abort()
+
+    def open(self) -> None:
+        """Create the partial file and copy the source's tags into it."""
+        if self._out is not None or self._done:
+            return
+        container_tags, self._video_tags = _source_tags(self._source, strip_location=self._strip_location)
+        try:
+            self._out = av.open(str(self._partial), "w", format=self._format)
+        except (av.error.FFmpegError, OSError) as exc:
+            raise OutputError(f"cannot create {self._partial}: {exc.strerror or exc}") from exc
+        self._out.metadata.update(container_tags)
+
+    def write(self, frame: Frame, image: Image) -> None:
+        """Encode ``image`` as the picture of ``frame`` (its index and timestamp)."""
+        if self._out is None or self._done:
+            raise RuntimeError("VideoWriter is not open: use it as a context manager")
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise ValueError(f"image must be H×W×3 uint8 RGB, got shape {image.shape} dtype {image.dtype}")
+        try:
+            if self._video is None:
+                self._video = self._start(self._out, frame)
+            picture = self._picture(image)
+            picture.pts = self._pts(frame)
+            picture.time_base = self._time_base
+            for packet in self._video.encode(picture):
+                self._mux_video(packet)
+        except av.error.FFmpegError as exc:
+            raise OutputError(f"{self._dst}: encoding frame {frame.index} failed ({exc.strerror})") from exc
+        self._frames += 1
+
+    def commit(self) -> None:
+        """Flush the encoder, copy the remaining audio, finish the file and publish it as ``dst``."""
+        if self._done:
+            return
+        if self._out is None:
+            raise RuntimeError("VideoWriter is not open: use it as a context manager")
+        try:
+            if self._video is None:
+                raise OutputError(f"{self._dst}: no frames were written; nothing to publish")
+            for packet in self._video.encode(None):
+                self._mux_video(packet)
+            if self._side is not None:
+                self._side.mux_until(self._out, None)
+                self._side.close()
+            self._out.close()
+        except av.error.FFmpegError as exc:
+            self.abort()
+            raise OutputError(f"{self._dst}: finishing the video failed ({exc.strerror})") from exc
+        except BaseException:
+            self.abort()
+            raise
+        self._out = None
+        publish(self._partial, self._dst)
+        self._done = True
+        copied = sum(self.packets_copied.values())
+        _log.info("%s: wrote %d frames, copied %d audio/subtitle packets", self._dst, self._frames, copied)
+
+    def abort(self) -> None:
+        """Stop writing and delete the partial file; ``dst`` is left as it was."""
+        if self._done:
+            return
+        self._done = True
+        if self._side is not None:
+            self._side.close()
+        if self._out is not None:
+            try:
+                self._out.close()
+            except (av.error.FFmpegError, OSError) as exc:
+                _log.debug("closing the aborted output %s: %s", self._partial, exc)
+            self._out = None
+        discard(self._partial)
+
+    def _start(self, out: OutputContainer, first: Frame) -> VideoStream:
+        """Add the video stream (time base from the first frame), then the copied streams."""
+        if first.time_base is not None and first.pts is not None:
+            self._time_base = first.time_base
+        stream = out.add_stream(
+            self._codec.name, rate=self._info.frame_rate, options=_encoder_options(self._encoder)
+        )
+        if not isinstance(stream, VideoStream):
+            raise ConfigError(f"encoder {self._codec.name!r} is not a video encoder")
+        stream.width, stream.height = self._size
+        stream.pix_fmt = _pixel_format(self._codec)
+        stream.codec_context.time_base = self._time_base
+        stream.time_base = self._time_base
+        # Tag what _picture converts with, so players do not guess the matrix from the frame size.
+        stream.codec_context.colorspace = 1  # AVCOL_SPC_BT709
+        stream.codec_context.color_range = int(ColorRange.MPEG)
+        if self._info.rotation_deg:
+            stream.set_display_rotation(self._info.rotation_deg)
+        stream.metadata.update(self._video_tags)
+        self._side = SideStreams(
+            self._source, out, keep_audio=self._keep_audio, strip_location=self._strip_location
+        )
+        return stream
+
+    def _picture(self, image: Image) -> av.VideoFrame:
+        width, height = self._size
+        rows, cols = image.shape[:2]
+        same_size = (cols, rows) == (self._info.width, self._info.height)
+        if same_size and (cols, rows) != (width, height):
+            # Pad odd sizes with a copy of the last row/column: no new content, only anonymized pixels.
+            image = np.pad(image, ((0, height - rows), (0, width - cols), (0, 0)), mode="edge")
+        elif not same_size:
+            _log.debug("frame size %d×%d differs from the stream's; scaling", cols, rows)
+        picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+        return picture.reformat(
+            width=width,
+            height=height,
+            format=_pixel_format(self._codec),
+            dst_colorspace=Colorspace.ITU709,
+            dst_color_range=ColorRange.MPEG,
+        )
+
+    def _pts(self, frame: Frame) -> int:
+        if frame.pts is None or frame.time_base is None:
+            pts = round(self._frames / self._info.frame_rate / self._time_base)
+        elif frame.time_base == self._time_base:
+            pts = frame.pts
+        else:
+            pts = round(frame.pts * frame.time_base / self._time_base)
+        if self._last_pts is not None and pts <= self._last_pts:
+            # Encoders refuse repeated or backward timestamps; nudge by one tick.
+            _log.debug("frame %d: timestamp %d not after %d; nudging", frame.index, pts, self._last_pts)
+            pts = self._last_pts + 1
+        self._last_pts = pts
+        return pts
+
+    def _mux_video(self, packet: Packet[VideoStream]) -> None:
+        assert self._out is not None
+        when: Fraction | None = None
+        if packet.dts is not None:
+            when = packet.dts * packet.time_base
+        self._out.mux(packet)
+        if self._side is not None and when is not None:
+            self._side.mux_until(self._out, when)
