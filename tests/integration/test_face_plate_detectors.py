@@ -87,8 +87,7 @@ def found_mask(truth: npt.NDArray[np.float32], detections: Detections) -> npt.ND
         & (boxes[None, :, 1] <= cy[:, None])
         & (cy[:, None] <= boxes[None, :, 3])
     ).any(axis=1)
-    result: npt.NDArray[np.bool_] = overlap | inside
-    return result
+    return np.asarray(overlap | inside, dtype=bool)
 
 
 def recall(samples: list[Sample], detect: Callable[[Image], Detections]) -> int:

@@ -145,7 +145,9 @@ def test_face_ellipse_reaches_beyond_the_box_but_not_its_crop_corners() -> None:
     [([80, 20, 90, 30], (25, 79)), ([20, -10, 30, 0], (0, 25))],
     ids=["right", "above"],
 )
-def test_face_box_just_outside_still_covers_its_ellipse(box: list[float], edge_pixel: tuple[int, int]) -> None:
+def test_face_box_just_outside_still_covers_its_ellipse(
+    box: list[float], edge_pixel: tuple[int, int]
+) -> None:
     assert region_crop(_one(box), 0, FRAME_HW) is None
     assert union_mask(_one(box, ObjectClass.FACE), FRAME_HW)[edge_pixel]
 
@@ -175,7 +177,7 @@ def test_polygon_is_filled_in_its_shape(offset: tuple[float, float]) -> None:
 
 
 def test_polygon_outside_the_frame_is_none() -> None:
-    polygon = (np.asarray(TRIANGLE) + (200.0, 0.0)).tolist()
+    polygon = (np.asarray(TRIANGLE) + np.array([200.0, 0.0])).tolist()
     assert region_crop(_one([0, 0, 10, 10], polygon=polygon), 0, FRAME_HW) is None
 
 

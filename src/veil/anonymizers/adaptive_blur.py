@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from veil.anonymizers._output import output_for
+from veil.anonymizers._output import output_for, write_inside
 from veil.detections import Detections
 from veil.errors import ConfigError
 from veil.regions import RegionCrop, region_crop
@@ -22,17 +22,18 @@ FloatImage = npt.NDArray[np.float32]
 # Blur radius = ¼ of the object's mean box side: the object-size-proportional kernel of class-generic
 # multi-scale anonymization, so a near face and a far face are hidden alike.
 DEFAULT_RADIUS_RATIO = 0.25
-# Small objects still get this much blur. With the dlib faces shrunk to 0.35× (13-32 px), YuNet at 0.3 found
-# 3 of 18 blurred faces with a floor of 5 px, 1 with 7 px and none with 9 px.
+# Small objects still get this much blur. With the dlib faces shrunk to 0.35× (13-32 px), YuNet at 0.3
+# re-detected 3 of 18 blurred faces with a 5 px floor, 1 with 7 px and none with 9 px.
 DEFAULT_MIN_RADIUS_PX = 9
 # sigma = r (the radius is the Gaussian's standard deviation, as in image editors' "blur radius"), sampled
-# over ±3σ. Tuned with tests/integration/test_blur_strength.py on the dlib PASCAL VOC faces: at sigma = r/2
-# YuNet still found 2 of 18 blurred faces, at 3r/4 none at its 0.5 threshold but one at 0.3; at sigma = r
-# none at 0.3 (best remaining score 0.27), on the image and on a 2× upscaled copy.
+# over ±3σ. Tuned with tests/integration/test_blur_strength.py (dlib PASCAL VOC faces, policy margin 15 %,
+# YuNet as the attacker, at 1× and on a 2× upscale): sigma = r/2 let YuNet re-detect 2 of 18 faces at its
+# 0.5 threshold (5 at 0.3); 3r/4 none at 0.5 but 1 at 0.3; sigma = r none, best matching score 0.22.
 DEFAULT_SIGMA_PER_RADIUS = 1.0
 # The sampled kernel reaches this many sigmas from its centre (99.7 % of the Gaussian's weight).
 _KERNEL_SIGMAS = 3.0
-# Above this sigma, blur a downscaled copy (cost grows with sigma² otherwise); the resampling only adds blur.
+# Above this sigma, blur a downscaled copy (a full-size kernel costs O(sigma) per pixel); the resampling
+# only adds blur.
 _SIGMA_PER_SCALE_STEP = 4.0
 
 
@@ -99,57 +100,47 @@ class AdaptiveBlur:
 
 def _blur_region(frame: Image, crop: RegionCrop, sigma: float) -> None:
     """Blur ``crop`` of ``frame`` in place with a Gaussian of ``sigma`` px, writing only inside its mask."""
-    patch = frame[crop.slices]
     height, width = crop.mask.shape
     full = crop.is_full
     step = max(1, int(sigma // _SIGMA_PER_SCALE_STEP))
-    small_h, small_w = -(-height // step), -(-width // step)
-    small, small_mask = _downscale(patch, crop.mask, (small_h, small_w), full)
-    sigma_x, sigma_y = sigma * small_w / width, sigma * small_h / height
-    radius_x = max(1, math.ceil(_KERNEL_SIGMAS * sigma_x))
-    radius_y = max(1, math.ceil(_KERNEL_SIGMAS * sigma_y))
-    pad = max(radius_x, radius_y)
-    padded = _mirror_pad(small, small_mask, pad)
-    blurred = cv2.GaussianBlur(
-        padded,
-        (2 * radius_x + 1, 2 * radius_y + 1),
-        sigmaX=sigma_x,
-        sigmaY=sigma_y,
-        borderType=cv2.BORDER_REFLECT_101,
-    )
-    values = np.clip(np.rint(blurred[pad:-pad, pad:-pad]), 0, 255).astype(np.uint8)
-    if (small_h, small_w) != (height, width):
-        values = np.asarray(cv2.resize(values, (width, height), interpolation=cv2.INTER_LINEAR), np.uint8)
-    if full:
-        patch[...] = values
-        return
-    # cv2.copyTo on a contiguous copy is ~30× faster than a numpy masked write of a large region.
-    merged = np.ascontiguousarray(patch)
-    cv2.copyTo(values, crop.mask.view(np.uint8), merged)
-    patch[...] = merged
+    small, small_mask = _downscale(frame[crop.slices], crop.mask, step, full)
+    small_sigma = sigma / step
+    radius = max(1, math.ceil(_KERNEL_SIGMAS * small_sigma))
+    padded = _mirror_pad(small, small_mask, radius)
+    ksize = 2 * radius + 1
+    blurred = cv2.GaussianBlur(padded, (ksize, ksize), small_sigma, borderType=cv2.BORDER_REFLECT_101)
+    values = np.clip(np.rint(blurred[radius:-radius, radius:-radius]), 0, 255).astype(np.uint8)
+    if step > 1:
+        # Each small pixel is the centre of a step×step cell, which is how INTER_LINEAR maps them back.
+        size = (values.shape[1] * step, values.shape[0] * step)
+        values = np.asarray(cv2.resize(values, size, interpolation=cv2.INTER_LINEAR), np.uint8)
+    write_inside(frame, crop, values[:height, :width])
 
 
-def _downscale(patch: Image, mask: Mask, size_hw: tuple[int, int], full: bool) -> tuple[FloatImage, Mask]:
-    """Return ``patch`` area-averaged to ``size_hw`` and the cells that lie wholly inside ``mask``.
+def _downscale(patch: Image, mask: Mask, step: int, full: bool) -> tuple[FloatImage, Mask]:
+    """Return ``patch`` averaged over ``step``×``step`` cells and the cells that lie wholly inside ``mask``.
 
     Cells that straddle the region's border hold background too; leaving them out of the mask lets the
     mirrored fill replace them, so no background bleeds into the blur.
     """
-    height, width = mask.shape
-    if size_hw == (height, width):
+    if step == 1:
         return patch.astype(np.float32), mask
-    dsize = (size_hw[1], size_hw[0])
-    small = np.asarray(cv2.resize(patch, dsize, interpolation=cv2.INTER_AREA), np.float32)
+    height, width = mask.shape
+    small_h, small_w = -(-height // step), -(-width // step)
+    bottom, right = small_h * step - height, small_w * step - width
+    # Whole cells let INTER_AREA take its fast integer-factor path; the padding mirrors the region itself.
+    padded = cv2.copyMakeBorder(patch, 0, bottom, 0, right, cv2.BORDER_REFLECT_101)
+    small = np.asarray(cv2.resize(padded, (small_w, small_h), interpolation=cv2.INTER_AREA), np.float32)
     if full:
-        return small, np.ones(size_hw, np.bool_)
-    coverage = np.asarray(cv2.resize(mask.view(np.uint8) * 255, dsize, interpolation=cv2.INTER_AREA))
-    inner: Mask = coverage == 255
+        return small, np.ones((small_h, small_w), np.bool_)
+    cells = np.pad(mask, ((0, bottom), (0, right))).reshape(small_h, step, small_w, step)
+    inner: Mask = np.asarray(cells.all(axis=(1, 3)), np.bool_)
     if inner.any():
         return small, inner
     # No cell lies wholly inside (a region thinner than a cell): average the masked pixels alone.
-    weight = np.asarray(cv2.resize(mask.astype(np.float32), dsize, interpolation=cv2.INTER_AREA), np.float32)
-    masked = patch.astype(np.float32) * mask[:, :, None]
-    summed = np.asarray(cv2.resize(masked, dsize, interpolation=cv2.INTER_AREA), np.float32)
+    weight = cells.sum(axis=(1, 3), dtype=np.float32)
+    pixels = np.asarray(padded, np.float32).reshape(small_h, step, small_w, step, 3)
+    summed = (pixels * cells[..., None]).sum(axis=(1, 3), dtype=np.float32)
     touched: Mask = weight > 0
     np.divide(summed, weight[:, :, None], out=small, where=touched[:, :, None])
     return small, touched

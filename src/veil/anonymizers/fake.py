@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from veil.anonymizers._output import output_for
+from veil.anonymizers._output import output_for, write_inside
 from veil.detections import Detections
 from veil.regions import region_crop
 from veil.types import Image
@@ -29,7 +29,7 @@ class RecordingAnonymizer:
         for i in range(len(detections)):
             crop = region_crop(detections, i, (result.shape[0], result.shape[1]))
             if crop is not None:
-                result[crop.slices][crop.mask] = color
+                write_inside(result, crop, np.broadcast_to(color, (*crop.mask.shape, 3)))
         return result
 
 

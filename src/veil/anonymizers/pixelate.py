@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from veil.anonymizers._output import output_for
+from veil.anonymizers._output import output_for, write_inside
 from veil.detections import Detections
 from veil.errors import ConfigError
 from veil.regions import RegionCrop, region_crop
@@ -86,9 +86,7 @@ def _pixelate_region(frame: Image, crop: RegionCrop, block: int) -> None:
     col_sizes = np.diff(np.append(col_starts, x1 - x0))
     means = sums / (row_sizes[:, None, None] * col_sizes[None, :, None])
     blocks = np.repeat(np.repeat(np.rint(means).astype(np.uint8), row_sizes, axis=0), col_sizes, axis=1)
-    rows, cols = crop.slices
-    inner = blocks[crop.y0 - y0 : crop.y1 - y0, crop.x0 - x0 : crop.x1 - x0]
-    np.copyto(frame[rows, cols], inner, where=crop.mask[:, :, None])
+    write_inside(frame, crop, blocks[crop.y0 - y0 : crop.y1 - y0, crop.x0 - x0 : crop.x1 - x0])
 
 
 def _widen(start: int, stop: int, block: int, limit: int) -> tuple[int, int]:

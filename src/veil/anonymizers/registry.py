@@ -11,6 +11,7 @@ import numpy as np
 
 from veil.anonymizers._output import check_image
 from veil.anonymizers.base import Anonymizer
+from veil.anonymizers.per_class import PerClassAnonymizer
 from veil.errors import UnknownComponentError
 from veil.pipeline.config import Method, PipelineConfig
 from veil.types import Image, ObjectClass
@@ -51,8 +52,6 @@ def build_anonymizer(config: PipelineConfig) -> Anonymizer:
     instances = {method: create_anonymizer(method) for method in sorted(used, key=lambda m: m.value)}
     if len(used) == 1:
         return instances[config.default_method]
-    from veil.anonymizers.per_class import PerClassAnonymizer
-
     methods: dict[ObjectClass, Anonymizer] = {
         cls: instances[method] for cls, method in per_class.items() if method is not config.default_method
     }

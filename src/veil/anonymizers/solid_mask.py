@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from veil.anonymizers._output import output_for
+from veil.anonymizers._output import output_for, write_inside
 from veil.detections import Detections
 from veil.errors import ConfigError
 from veil.regions import region_crop
@@ -37,5 +37,5 @@ class SolidMask:
         for i in range(len(detections)):
             crop = region_crop(detections, i, frame_hw)
             if crop is not None:
-                result[crop.slices][crop.mask] = color
+                write_inside(result, crop, np.broadcast_to(color, (*crop.mask.shape, 3)))
         return result

@@ -53,8 +53,9 @@ class DeepLabSegmenter:
     def segment(self, image: Image) -> npt.NDArray[np.uint8]:
         """Return the (H, W) uint8 VOC label map of ``image`` at its own size."""
         height, width = image.shape[:2]
-        big = cv2.resize(self.logits(image), (width, height), interpolation=cv2.INTER_LINEAR)
-        return np.argmax(big, axis=2).astype(np.uint8)
+        big = np.asarray(cv2.resize(self.logits(image), (width, height), interpolation=cv2.INTER_LINEAR))
+        labels: npt.NDArray[np.uint8] = np.argmax(big, axis=2).astype(np.uint8)
+        return labels
 
     def masks_for(self, image: Image, classes: Collection[ObjectClass]) -> dict[ObjectClass, Mask]:
         """Return, for each of ``classes`` that VOC covers (person, vehicle), its pixels in ``image``."""

@@ -33,5 +33,5 @@ def pad_to_multiple(image: Image, multiple: int) -> Image:
     pad_w = -width % multiple
     if pad_h == 0 and pad_w == 0:
         return image
-    padded: Image = cv2.copyMakeBorder(image, 0, pad_h, 0, pad_w, cv2.BORDER_CONSTANT, value=(0, 0, 0))
-    return padded
+    padded = cv2.copyMakeBorder(image, 0, pad_h, 0, pad_w, cv2.BORDER_CONSTANT, value=(0, 0, 0))
+    return np.asarray(padded, dtype=np.uint8)

@@ -31,7 +31,7 @@ Floats = npt.NDArray[np.float32]
 
 
 def lpd_yunet_priors(width: int = INPUT_WIDTH_PX, height: int = INPUT_HEIGHT_PX) -> Floats:
-    """Return the (P, 4) anchor boxes ``cx, cy, w, h`` (fractions of the input) in the model's output order."""
+    """Return the (P, 4) anchors ``cx, cy, w, h`` (fractions of the input) in the model's output order."""
     feature_h, feature_w = ((height + 1) // 2) // 2, ((width + 1) // 2) // 2
     priors: list[tuple[float, float, float, float]] = []
     for min_sizes, step in zip(_MIN_SIZES, _STEPS, strict=True):
@@ -66,8 +66,8 @@ def decode_lpd_yunet(
 ) -> tuple[Floats, Floats]:
     """Return ``(corners, scores)`` for the anchors scoring at least ``min_score``.
 
-    ``corners`` is (K, 4, 2): TL, TR, BR, BL (see :func:`order_corners`) as fractions of the input
-    width and height.
+    ``corners`` is (K, 4, 2) in the network's corner order (see :func:`order_corners`), as fractions
+    of the input width and height.
     """
     scores = np.sqrt(conf[:, 1] * np.clip(iou[:, 0], 0, 1)).astype(np.float32)
     keep = np.flatnonzero(scores >= min_score)
@@ -75,7 +75,7 @@ def decode_lpd_yunet(
     corners = np.stack(
         [prior[:, 0:2] + loc[keep, c : c + 2] * _VARIANCE * prior[:, 2:4] for c in _CORNER_COLUMNS], axis=1
     ).astype(np.float32)
-    return order_corners(corners), scores[keep]
+    return corners, scores[keep]
 
 
 class LpdYuNetDetector:
@@ -112,7 +112,8 @@ class LpdYuNetDetector:
         if len(loc) != len(self._priors):
             raise ModelError(f"LPD-YuNet returned {len(loc)} anchors, expected {len(self._priors)}")
         corners, scores = decode_lpd_yunet(loc, conf, iou, self._priors, min_score=self._min_score)
-        corners = corners * np.array([width, height], np.float32)
+        # Ordered in image pixels: scaling x and y by different factors can change which corner is top-left.
+        corners = order_corners(corners * np.array([width, height], np.float32))
         corners[..., 0] = np.clip(corners[..., 0], 0, width)
         corners[..., 1] = np.clip(corners[..., 1], 0, height)
         boxes = np.concatenate([corners.min(axis=1), corners.max(axis=1)], axis=1)

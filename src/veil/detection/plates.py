@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+
 import cv2
 import numpy as np
 
@@ -13,9 +15,17 @@ from veil.errors import ConfigError
 from veil.geometry import box_area
 from veil.types import Image, ObjectClass
 
-__all__ = ["PlateDetector"]
+__all__ = ["PlateDetector", "WholeImageText"]
 
 _MERGE_IOU = 0.3
+
+
+class WholeImageText(enum.Enum):
+    """When the plate search also runs the text detector on the whole image."""
+
+    NEVER = "never"
+    NO_VEHICLE = "no-vehicle"  # a close-up: the car fills the frame and the vehicle detector misses it
+    ALWAYS = "always"
 
 
 class PlateDetector:
@@ -33,12 +43,15 @@ class PlateDetector:
         text: text detector run on vehicle crops (and on the whole image when no vehicle is found).
         vehicles: detector whose VEHICLE regions are searched for text; ``None`` searches the whole image.
         plates: a dedicated plate detector run on the whole image, or ``None``.
+        plates_min_vehicle_ratio: run ``plates`` only when no vehicle is found or the widest vehicle spans
+            at least this share of the image width. LPD-YuNet squeezes the image to 320×240, so plates on
+            smaller vehicles come out a few pixels wide there; skipping it on such frames (typical road
+            video) saves about 30 ms of CPU per 720p frame. 0 always runs it.
         vehicle_margin_ratio: each vehicle box grows by this share of its size on every side before
             cropping (plates sit at the box edge, and boxes are loose).
         max_vehicles: at most this many vehicle crops per image, largest first (bounds the cost).
         min_vehicle_px: vehicles whose box is smaller than this on its long side are skipped.
-        whole_image_text: when to run text detection on the whole image: ``"never"``, ``"no-vehicle"``
-            (default) or ``"always"``.
+        whole_image_text: when to run text detection on the whole image as well.
         text_pad_ratio: a text region grows to the plate around it: by this share of its height at each
             end of its long side (the EU country strip, the plate border) and by half of it across.
     """
@@ -52,13 +65,10 @@ class PlateDetector:
         vehicle_margin_ratio: float = 0.1,
         max_vehicles: int = 8,
         min_vehicle_px: int = 24,
-        whole_image_text: str = "no-vehicle",
+        whole_image_text: WholeImageText = WholeImageText.NO_VEHICLE,
         text_pad_ratio: float = 0.6,
+        plates_min_vehicle_ratio: float = 0.25,
     ) -> None:
-        if whole_image_text not in _WHOLE_IMAGE_MODES:
-            raise ConfigError(
-                f"whole_image_text={whole_image_text!r} is not one of {', '.join(_WHOLE_IMAGE_MODES)}"
-            )
         if not 0.0 <= vehicle_margin_ratio <= 1.0:
             raise ConfigError(f"vehicle_margin_ratio={vehicle_margin_ratio!r} is out of range [0, 1]")
         if max_vehicles < 0:
@@ -72,20 +82,23 @@ class PlateDetector:
         self._min_vehicle_px = min_vehicle_px
         self._whole_image_text = whole_image_text
         self._text_pad_ratio = text_pad_ratio
+        self._plates_min_vehicle_ratio = plates_min_vehicle_ratio
 
     def detect(self, image: Image) -> Detections:
         """Return every plate candidate in ``image``, merged where they overlap."""
         height, width = image.shape[:2]
         parts: list[Detections] = []
-        if self._plates is not None:
-            parts.append(self._plates.detect(image))
         crops = self._vehicle_crops(image) if self._vehicles is not None else []
+        widest = max((x2 - x1 for x1, _, x2, _ in crops), default=width)
+        if self._plates is not None and widest >= self._plates_min_vehicle_ratio * width:
+            parts.append(self._plates.detect(image))
         for x1, y1, x2, y2 in crops:
             crop = np.ascontiguousarray(image[y1:y2, x1:x2])
             found = self._padded(self._text.detect(crop))
-            parts.append(remap_detections(found, scale_xy=(1.0, 1.0), offset_xy=(x1, y1), frame_hw=(height, width)))
+            frame_hw = (height, width)
+            parts.append(remap_detections(found, scale_xy=(1.0, 1.0), offset_xy=(x1, y1), frame_hw=frame_hw))
         mode = self._whole_image_text
-        if mode == "always" or (mode == "no-vehicle" and not crops):
+        if mode is WholeImageText.ALWAYS or (mode is WholeImageText.NO_VEHICLE and not crops):
             parts.append(self._padded(self._text.detect(image)))
         merged = Detections.concat([_as_plates(p) for p in parts])
         return merge_overlaps(merged, _MERGE_IOU)
@@ -119,9 +132,6 @@ class PlateDetector:
             if box[2] > box[0] and box[3] > box[1]:
                 crops.append(box)
         return crops
-
-
-_WHOLE_IMAGE_MODES = ("never", "no-vehicle", "always")
 
 
 def _pad_quad(text: Detections, i: int, pad_ratio: float) -> Polygon:

@@ -9,13 +9,14 @@ import numpy as np
 import numpy.typing as npt
 import pyclipper
 
+from veil.detection.image_input import require_rgb
 from veil.detection.onnx_session import create_session
 from veil.detections import Detections, Polygon
 from veil.errors import ConfigError
 from veil.pipeline.config import DetectionConfig
 from veil.types import Image, ObjectClass
 
-__all__ = ["TextDetector"]
+__all__ = ["TextDetector", "db_regions"]
 
 _STRIDE_PX = 32  # the network's input sides must be multiples of this
 # ImageNet statistics, applied to the BGR array in that channel order, as PaddleOCR does.
@@ -89,62 +90,81 @@ class TextDetector:
 
     def detect(self, image: Image) -> Detections:
         """Return text regions in ``image`` (RGB) with 4-point polygons in its pixels."""
-        height, width = image.shape[:2]
-        if height == 0 or width == 0:
-            return Detections.empty()
+        height, width = require_rgb(image)
         net_w, net_h = self.input_size(width, height)
         resized = cv2.resize(image, (net_w, net_h), interpolation=cv2.INTER_LINEAR)
         bgr = resized[:, :, ::-1].astype(np.float32) / 255.0
         blob = ((bgr - _MEAN) / _STD).transpose(2, 0, 1)[None].astype(np.float32)
         (prob,) = self._session.run(None, {self._input_name: blob})
-        return self._regions(np.asarray(prob[0, 0], np.float32), width / net_w, height / net_h, width, height)
-
-    def _regions(
-        self, prob: npt.NDArray[np.float32], sx: float, sy: float, width: int, height: int
-    ) -> Detections:
-        bitmap = (prob > self._binarize_threshold).astype(np.uint8)
-        contours, _ = cv2.findContours(bitmap, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
-        polygons: list[Polygon] = []
-        scores: list[float] = []
-        for contour in contours[:_MAX_CANDIDATES]:
-            points = contour.reshape(-1, 2)
-            if len(points) < 3:
-                continue
-            score = _mean_inside(prob, points)
-            if score < self._min_score:
-                continue
-            quad = self._unclip(cv2.boxPoints(cv2.minAreaRect(points)).astype(np.float32))
-            if quad is None:
-                continue
-            quad[:, 0] = np.clip(quad[:, 0] * sx, 0, width)
-            quad[:, 1] = np.clip(quad[:, 1] * sy, 0, height)
-            polygons.append(quad)
-            scores.append(score)
-        if not polygons:
-            return Detections.empty()
-        boxes = np.array([[*p.min(axis=0), *p.max(axis=0)] for p in polygons], np.float32)
-        return Detections.create(boxes, scores, self._label, polygons=polygons)
-
-    def _unclip(self, quad: npt.NDArray[np.float32]) -> Polygon | None:
-        perimeter = cv2.arcLength(quad, True)
-        if perimeter < 1e-6:
-            return None
-        distance = cv2.contourArea(quad) * self._unclip_ratio / perimeter
-        offset = pyclipper.PyclipperOffset()
-        offset.AddPath(
-            np.round(quad * _CLIPPER_SCALE).astype(np.int64).tolist(),
-            pyclipper.JT_ROUND,
-            pyclipper.ET_CLOSEDPOLYGON,
+        return db_regions(
+            np.asarray(prob, np.float32).reshape(net_h, net_w),
+            image_wh=(width, height),
+            binarize_threshold=self._binarize_threshold,
+            min_score=self._min_score,
+            unclip_ratio=self._unclip_ratio,
+            label=self._label,
         )
-        grown = offset.Execute(distance * _CLIPPER_SCALE)
-        if not grown:
-            return None
-        points = np.concatenate([np.asarray(p, np.float32) for p in grown]) / _CLIPPER_SCALE
-        rect = cv2.minAreaRect(points)
-        if min(rect[1]) < 1.0:
-            return None
-        quad_out: Polygon = cv2.boxPoints(rect).astype(np.float32)
-        return quad_out
+
+
+def db_regions(
+    prob: npt.NDArray[np.float32],
+    *,
+    image_wh: tuple[int, int],
+    binarize_threshold: float = 0.3,
+    min_score: float = 0.6,
+    unclip_ratio: float = 1.5,
+    label: ObjectClass = ObjectClass.TEXT,
+) -> Detections:
+    """Return text regions from a DB probability map, as quads in an image of ``image_wh`` (W, H).
+
+    Pixels above ``binarize_threshold`` form contours; a contour whose mean probability reaches
+    ``min_score`` is boxed by its minimum-area rectangle, grown by ``area × unclip_ratio / perimeter``
+    (the network predicts shrunk text kernels), and scaled from the map's size to the image's.
+    """
+    map_h, map_w = prob.shape
+    width, height = image_wh
+    sx, sy = width / map_w, height / map_h
+    bitmap = (prob > binarize_threshold).astype(np.uint8)
+    contours, _ = cv2.findContours(bitmap, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    polygons: list[Polygon] = []
+    scores: list[float] = []
+    for contour in contours[:_MAX_CANDIDATES]:
+        points = np.asarray(contour, np.int32).reshape(-1, 2)
+        if len(points) < 3:
+            continue
+        score = _mean_inside(prob, points)
+        if score < min_score:
+            continue
+        quad = _unclip(cv2.boxPoints(cv2.minAreaRect(points)).astype(np.float32), unclip_ratio)
+        if quad is None:
+            continue
+        quad[:, 0] = np.clip(quad[:, 0] * sx, 0, width)
+        quad[:, 1] = np.clip(quad[:, 1] * sy, 0, height)
+        polygons.append(quad)
+        scores.append(score)
+    if not polygons:
+        return Detections.empty()
+    boxes = np.array([[*p.min(axis=0), *p.max(axis=0)] for p in polygons], np.float32)
+    return Detections.create(boxes, scores, label, polygons=polygons)
+
+
+def _unclip(quad: npt.NDArray[np.float32], unclip_ratio: float) -> Polygon | None:
+    perimeter = cv2.arcLength(quad, True)
+    if perimeter < 1e-6:
+        return None
+    distance = cv2.contourArea(quad) * unclip_ratio / perimeter
+    offset = pyclipper.PyclipperOffset()
+    path = np.round(quad * _CLIPPER_SCALE).astype(np.int64).tolist()
+    offset.AddPath(path, pyclipper.JT_ROUND, pyclipper.ET_CLOSEDPOLYGON)
+    grown = offset.Execute(distance * _CLIPPER_SCALE)
+    if not grown:
+        return None
+    points = np.concatenate([np.asarray(p, np.float32) for p in grown]) / _CLIPPER_SCALE
+    rect = cv2.minAreaRect(points)
+    if min(rect[1]) < 1.0:
+        return None
+    quad_out: Polygon = cv2.boxPoints(rect).astype(np.float32)
+    return quad_out
 
 
 def _mean_inside(prob: npt.NDArray[np.float32], points: npt.NDArray[np.int32]) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import cv2
+import numpy as np
 
 from veil.detection.base import Detector
 from veil.detection.remap import remap_detections
@@ -14,14 +15,14 @@ __all__ = ["ResizedDetector", "downscale"]
 
 
 def downscale(image: Image, long_side_px: int) -> Image:
-    """Return ``image`` shrunk (INTER_AREA) so its long side is ``long_side_px``; itself if already smaller."""
+    """Return ``image`` shrunk (INTER_AREA) to a long side of ``long_side_px``; itself if not larger."""
     height, width = image.shape[:2]
     long_side = max(height, width)
     if long_side <= long_side_px:
         return image
     ratio = long_side_px / long_side
     size = (max(1, round(width * ratio)), max(1, round(height * ratio)))
-    small: Image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    small: Image = np.asarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA), np.uint8)
     return small
 
 

@@ -35,7 +35,8 @@ class SilhouetteDetector:
     A region keeps its full box as mask when the segmenter finds too little of its class inside the box
     (less than ``min_fill_ratio`` of the box): a silhouette never shrinks a region to nothing. Regions of
     other classes get their box as mask. Silhouettes are dilated by ``dilate_px`` (default: one cell of
-    DeepLab's 257×257 grid in frame pixels) because the coarse grid loses thin limbs and edges.
+    DeepLab's 257×257 grid in frame pixels) because the coarse grid loses thin limbs and edges, and holes
+    inside them are filled.
 
     Args:
         detector: any detector; its person/vehicle regions are refined.
@@ -80,7 +81,7 @@ class SilhouetteDetector:
             for i, label in enumerate(detections.labels):
                 if label not in found:
                     continue
-                silhouette = masks[i] & found[label]
+                silhouette = _fill_holes(masks[i] & found[label])
                 area = int(silhouette.sum())
                 if area > 0 and area >= self._min_fill_ratio * int(masks[i].sum()):
                     masks[i] = silhouette
@@ -93,6 +94,21 @@ class SilhouetteDetector:
             track_ids=detections.track_ids,
             origins=detections.origins,
         )
+
+
+def _fill_holes(mask: Mask) -> Mask:
+    # Holes inside a silhouette (a car's rear window, a face DeepLab calls background) are hidden too.
+    rows = np.flatnonzero(mask.any(axis=1))
+    if not len(rows):
+        return mask
+    cols = np.flatnonzero(mask.any(axis=0))
+    y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    crop = mask[y0:y1, x0:x1].astype(np.uint8)
+    contours, _ = cv2.findContours(crop, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    cv2.drawContours(crop, contours, -1, 1, thickness=cv2.FILLED)
+    out = mask.copy()
+    out[y0:y1, x0:x1] = crop.astype(bool)
+    return out
 
 
 def _dilate(mask: Mask, radius_px: int) -> Mask:

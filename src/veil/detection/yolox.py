@@ -9,14 +9,15 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from veil.detection.image_input import require_rgb
 from veil.detection.merge import nms_by_class
 from veil.detection.onnx_session import create_session
 from veil.detections import Detections
-from veil.errors import ConfigError
+from veil.errors import ConfigError, ModelError
 from veil.pipeline.config import DetectionConfig
 from veil.types import Image, ObjectClass
 
-__all__ = ["COCO_TO_CLASS", "YoloxDetector"]
+__all__ = ["COCO_TO_CLASS", "YoloxDetector", "decode_yolox"]
 
 _INPUT_SIDE_PX = 416
 _STRIDES = (8, 16, 32)
@@ -43,7 +44,43 @@ def _grid_and_strides() -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32
         ys, xs = np.mgrid[0:side, 0:side]  # row-major: y outer, x inner
         grids.append(np.stack([xs.ravel(), ys.ravel()], axis=1))
         strides.append(np.full((side * side, 1), stride))
-    return np.concatenate(grids).astype(np.float32), np.concatenate(strides).astype(np.float32)
+    grid = np.concatenate(grids).astype(np.float32)
+    grid_strides = np.concatenate(strides).astype(np.float32)
+    grid.flags.writeable = False
+    grid_strides.flags.writeable = False
+    return grid, grid_strides
+
+
+_GRID, _GRID_STRIDES = _grid_and_strides()
+_COCO_IDS = np.array(sorted(COCO_TO_CLASS), np.int64)
+
+
+def decode_yolox(
+    rows: npt.NDArray[np.float32], *, ratio: float, width: int, height: int, min_score: float
+) -> Detections:
+    """Return persons and vehicles from YOLOX's raw (3549, 85) output for a ``width``×``height`` image.
+
+    ``ratio`` is the letterbox scale (input pixels per image pixel). Rows are the stride 8, 16, 32 grids
+    in that order, each ``[dx, dy, log_w, log_h, obj, cls_0..cls_79]`` with obj and cls already sigmoid.
+    """
+    if rows.shape != (len(_GRID), 85):
+        raise ModelError(f"YOLOX output has shape {rows.shape}, expected ({len(_GRID)}, 85)")
+    class_scores = rows[:, 4:5] * rows[:, 5 + _COCO_IDS]
+    best = np.argmax(class_scores, axis=1)
+    scores = class_scores[np.arange(len(rows)), best]
+    keep = scores >= min_score
+    if not keep.any():
+        return Detections.empty()
+    rows, best, scores = rows[keep], best[keep], scores[keep]
+    grid, strides = _GRID[keep], _GRID_STRIDES[keep]
+    centers = (rows[:, 0:2] + grid) * strides
+    sizes = np.exp(rows[:, 2:4]) * strides
+    boxes = np.concatenate([centers - sizes / 2, centers + sizes / 2], axis=1) / ratio
+    boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0, width)
+    boxes[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0, height)
+    labels = [COCO_TO_CLASS[int(_COCO_IDS[b])] for b in best]
+    # NMS per Veil class: a car and a truck box on one vehicle are both VEHICLE and suppress each other.
+    return nms_by_class(Detections.create(boxes, scores, labels), _NMS_IOU)
 
 
 class YoloxDetector:
@@ -62,17 +99,14 @@ class YoloxDetector:
         self._min_score = min_score
         self._session = create_session(model_path, config)
         self._input_name = self._session.get_inputs()[0].name
-        self._grid, self._strides = _grid_and_strides()
-        self._coco_ids = np.array(sorted(COCO_TO_CLASS), np.int64)
 
     def detect(self, image: Image) -> Detections:
         """Return persons and vehicles in ``image`` (RGB), boxes in its pixels."""
-        height, width = image.shape[:2]
-        if height == 0 or width == 0:
-            return Detections.empty()
+        height, width = require_rgb(image)
         blob, ratio = self._preprocess(image)
         (raw,) = self._session.run(None, {self._input_name: blob})
-        return self._postprocess(np.asarray(raw[0], np.float32), ratio, width, height)
+        rows = np.asarray(raw, np.float32).reshape(-1, 85)
+        return decode_yolox(rows, ratio=ratio, width=width, height=height, min_score=self._min_score)
 
     def _preprocess(self, image: Image) -> tuple[npt.NDArray[np.float32], float]:
         height, width = image.shape[:2]
@@ -83,25 +117,3 @@ class YoloxDetector:
         canvas[:new_h, :new_w] = resized[:, :, ::-1]  # RGB → BGR, pasted top-left
         blob = canvas.transpose(2, 0, 1)[None].astype(np.float32)
         return blob, ratio
-
-    def _postprocess(
-        self, rows: npt.NDArray[np.float32], ratio: float, width: int, height: int
-    ) -> Detections:
-        # obj and cls are already sigmoid outputs; score = obj × cls for the classes we keep.
-        class_scores = rows[:, 4:5] * rows[:, 5 + self._coco_ids]
-        best = np.argmax(class_scores, axis=1)
-        scores = class_scores[np.arange(len(rows)), best]
-        keep = scores >= self._min_score
-        if not keep.any():
-            return Detections.empty()
-        rows, best, scores = rows[keep], best[keep], scores[keep]
-        grid, strides = self._grid[keep], self._strides[keep]
-        centers = (rows[:, 0:2] + grid) * strides
-        sizes = np.exp(rows[:, 2:4]) * strides
-        boxes = np.concatenate([centers - sizes / 2, centers + sizes / 2], axis=1) / ratio
-        boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0, width)
-        boxes[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0, height)
-        labels = [COCO_TO_CLASS[int(self._coco_ids[b])] for b in best]
-        # Class-wise NMS over COCO classes (a car and a person may overlap; a car and a truck box of the
-        # same vehicle are both VEHICLE and so suppress each other, which is what we want).
-        return nms_by_class(Detections.create(boxes, scores, labels), _NMS_IOU)

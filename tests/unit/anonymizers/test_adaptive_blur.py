@@ -64,7 +64,7 @@ def _scene(size: int, shape: str) -> tuple[Image, Detections]:
     elif shape == "ellipse":
         detections = Detections.create([box], [0.9], ObjectClass.FACE)
     elif shape == "polygon":
-        triangle = np.float32([[x0, y0], [x0 + size, y0], [x0, y0 + size]])
+        triangle = np.array([[x0, y0], [x0 + size, y0], [x0, y0 + size]], np.float32)
         detections = Detections.create([box], [0.9], ObjectClass.TEXT, polygons=[triangle])
     else:
         ys, xs = np.mgrid[0 : hw[0], 0 : hw[1]]
@@ -108,7 +108,7 @@ def test_bigger_objects_get_a_stronger_blur() -> None:
     boxes = Detections.create([[10, 10, 50, 50]], [0.9], ObjectClass.TEXT)
     # The same 40 px patch blurred as part of a 40 px and of a 280 px object.
     small = AdaptiveBlur().apply(image, boxes)[10:50, 10:50].astype(float)
-    large = AdaptiveBlur().apply(image, boxes.with_boxes(np.float32([[10, 10, 290, 290]])))
+    large = AdaptiveBlur().apply(image, boxes.with_boxes(np.array([[10, 10, 290, 290]], np.float32)))
     assert large[10:50, 10:50].astype(float).std() < 0.5 * small.std()
 
 

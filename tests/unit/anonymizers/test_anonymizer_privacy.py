@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+from anonymizer_cases import REGION_NAMES, region_cases, textured_image
 
 from veil.anonymizers.adaptive_blur import AdaptiveBlur
 from veil.anonymizers.base import Anonymizer
@@ -17,6 +18,17 @@ from veil.detections import Detections
 from veil.errors import UnsupportedFrameError
 from veil.regions import union_mask
 from veil.types import Image, ObjectClass
+
+
+@pytest.fixture
+def textured() -> Image:
+    return textured_image()
+
+
+@pytest.fixture(params=REGION_NAMES)
+def regions(request: pytest.FixtureRequest) -> Detections:
+    return region_cases()[request.param]
+
 
 FACTORIES: dict[str, Callable[[], Anonymizer]] = {
     "blur": AdaptiveBlur,

@@ -84,7 +84,7 @@ def test_priors_layout() -> None:
     np.testing.assert_allclose(priors[K], [20.5 * 8 / 320, 10.5 * 8 / 240, 10 / 320, 10 / 240])
     np.testing.assert_allclose(priors[K_BIG, 2:], [16 / 320, 16 / 240])
     # Level sizes 30×40×3, 15×20×2, 7×10×2, 3×5×3; the last prior is the biggest at the last cell.
-    assert 3600 + 600 + 140 == int(np.flatnonzero(priors[:, 2] == 128 / 320)[0])
+    assert int(np.flatnonzero(priors[:, 2] == 128 / 320)[0]) == 3600 + 600 + 140
     np.testing.assert_allclose(priors[-1], [4.5 * 64 / 320, 2.5 * 64 / 240, 256 / 320, 256 / 240])
 
 

@@ -26,7 +26,7 @@ CONFIG = DetectionConfig(intra_op_threads=1)
 
 def _level_nodes(stride: int, live: bool) -> list[onnx.NodeProto]:
     s = str(stride)
-    nodes = [
+    return [
         helper.make_node(
             "AveragePool", ["input"], [f"pool{s}"], kernel_shape=[stride, stride], strides=[stride, stride]
         ),
@@ -40,7 +40,6 @@ def _level_nodes(stride: int, live: bool) -> list[onnx.NodeProto]:
         helper.make_node("Concat", [f"h{s}", f"h{s}", f"z{s}", f"z{s}"], [f"bbox_{s}"], axis=2),
         helper.make_node("Concat", [f"z{s}"] * 10, [f"kps_{s}"], axis=2),
     ]
-    return nodes
 
 
 def write_fake_yunet(path: Path) -> Path:

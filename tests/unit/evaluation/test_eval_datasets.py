@@ -48,14 +48,25 @@ def test_read_dlib_xml_reads_boxes_as_xyxy(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ("<dataset><images><image file='a.jpg'><box top='1' left='2' width='3'/></image></images></dataset>",
-         "lacks the 'height' attribute"),
-        ("<dataset><images><image file='a.jpg'><box top='1' left='x' width='3' height='4'/></image>"
-         "</images></dataset>", "left='x' is not an integer"),
-        ("<dataset><images><image file='a.jpg'><box top='1' left='2' width='0' height='4'/></image>"
-         "</images></dataset>", "non-positive size"),
-        ("<dataset><images><image><box top='1' left='2' width='3' height='4'/></image></images></dataset>",
-         "no file attribute"),
+        (
+            "<dataset><images><image file='a.jpg'><box top='1' left='2' width='3'/></image>"
+            "</images></dataset>",
+            "lacks the 'height' attribute",
+        ),
+        (
+            "<dataset><images><image file='a.jpg'><box top='1' left='x' width='3' height='4'/></image>"
+            "</images></dataset>",
+            "left='x' is not an integer",
+        ),
+        (
+            "<dataset><images><image file='a.jpg'><box top='1' left='2' width='0' height='4'/></image>"
+            "</images></dataset>",
+            "non-positive size",
+        ),
+        (
+            "<dataset><images><image><box top='1' left='2' width='3' height='4'/></image></images></dataset>",
+            "no file attribute",
+        ),
         ("<other/>", "not a dlib imglab file"),
         ("<dataset><images>", "not valid XML"),
     ],

@@ -41,7 +41,9 @@ def test_attack_scores_per_face_and_detector_across_scales() -> None:
 
 
 def test_attack_with_one_scale_misses_the_small_face() -> None:
-    attack = FaceReDetector(scales=(1.0,), detectors={FaceAttacker.CENTERFACE: FakeDetector(_only_when_upscaled)})
+    attack = FaceReDetector(
+        scales=(1.0,), detectors={FaceAttacker.CENTERFACE: FakeDetector(_only_when_upscaled)}
+    )
     assert attack.refound(_image(), TRUTH) == [False, False]
 
 

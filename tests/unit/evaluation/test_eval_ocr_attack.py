@@ -19,7 +19,13 @@ from veil.types import Image
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("m5-xsx", "M5XSX"), ("W·053 011", "W053011"), ("粤SG:47471", "SG47471"), ("BB-751BH°", "BB751BH"), ("", "")],
+    [
+        ("m5-xsx", "M5XSX"),
+        ("W·053 011", "W053011"),
+        ("粤SG:47471", "SG47471"),
+        ("BB-751BH°", "BB751BH"),
+        ("", ""),
+    ],
 )
 def test_normalize_plate(text: str, expected: str) -> None:
     assert normalize_plate(text) == expected
@@ -75,9 +81,8 @@ def test_plate_reader_reads_a_clear_plate_and_not_a_blurred_one() -> None:
     assert [r.scale for r in readings] == [1.0, 2.0]
     assert is_read(reader.read(image, box), "AB123CD")
     assert is_read(reader.best_reading(image, box, "AB123CD").text, "AB123CD")
-    blurred = cv2.GaussianBlur(image, (0, 0), 12)
+    blurred: Image = np.asarray(cv2.GaussianBlur(image, (0, 0), 12), np.uint8)
     assert not is_read(reader.best_reading(blurred, box, "AB123CD").text, "AB123CD")
-    assert image[60, 100].tolist() == [0, 0, 0] or image[60, 100].tolist() != []  # input untouched below
     before = image.copy()
     reader.readings(image, box)
     assert np.array_equal(image, before)

@@ -44,7 +44,7 @@ def test_custom_threshold_applies() -> None:
     policy = PrivacyPolicy(score_thresholds={FACE: 0.8}, margin_ratio=0.0)
     detections = Detections.create([[0, 0, 5, 5], [0, 0, 6, 6]], [0.79, 0.8], FACE)
     result = apply_policy(detections, policy, frozenset({FACE}), FRAME_HW)
-    np.testing.assert_array_equal(result.scores, np.float32([0.8]))
+    np.testing.assert_array_equal(result.scores, np.array([0.8], np.float32))
 
 
 def test_empty_detections_stay_empty() -> None:
@@ -80,8 +80,8 @@ def test_mixed_origins_get_their_own_margins_in_order() -> None:
 
 
 def test_polygons_scale_about_their_centroid() -> None:
-    square = np.float32([[10, 10], [30, 10], [30, 30], [10, 30]])
-    triangle = np.float32([[0, 0], [30, 0], [0, 30]])  # centroid (10, 10)
+    square = np.array([[10, 10], [30, 10], [30, 30], [10, 30]], np.float32)
+    triangle = np.array([[0, 0], [30, 0], [0, 30]], np.float32)  # centroid (10, 10)
     detections = Detections.create(
         [[10, 10, 30, 30], [0, 0, 30, 30], [50, 50, 60, 60]],
         [0.9] * 3,
@@ -90,13 +90,14 @@ def test_polygons_scale_about_their_centroid() -> None:
     )
     result = apply_policy(detections, PrivacyPolicy(margin_ratio=0.25), frozenset({PLATE}), FRAME_HW)
     assert result.polygons is not None
+    grown_square, grown_triangle, no_polygon = result.polygons
+    assert grown_square is not None and grown_triangle is not None and no_polygon is None
     # A rectangle grows exactly like its box.
-    np.testing.assert_allclose(result.polygons[0], [[5, 5], [35, 5], [35, 35], [5, 35]], atol=1e-4)
+    np.testing.assert_allclose(grown_square, [[5, 5], [35, 5], [35, 35], [5, 35]], atol=1e-4)
     np.testing.assert_allclose(result.boxes_xyxy[0], [5, 5, 35, 35], atol=1e-4)
     # Not clipped: clamping vertices to the frame would cut corners off the region.
-    np.testing.assert_allclose(result.polygons[1], [[-5, -5], [40, -5], [-5, 40]], atol=1e-4)
-    assert result.polygons[2] is None
-    assert result.polygons[0].dtype == np.float32
+    np.testing.assert_allclose(grown_triangle, [[-5, -5], [40, -5], [-5, 40]], atol=1e-4)
+    assert grown_square.dtype == np.float32
 
 
 def test_masks_dilate_in_proportion_to_the_box() -> None:
@@ -133,7 +134,7 @@ def test_masks_keep_their_shape_with_no_margin_and_empty_masks_stay_empty() -> N
 def test_inputs_are_not_modified() -> None:
     masks = np.zeros((1, *FRAME_HW), bool)
     masks[0, 10:20, 10:20] = True
-    polygon = np.float32([[10, 10], [20, 10], [20, 20]])
+    polygon = np.array([[10, 10], [20, 10], [20, 20]], np.float32)
     detections = Detections.create([[10, 10, 20, 20]], [0.9], PERSON, masks=masks, polygons=[polygon])
     before = (detections.boxes_xyxy.copy(), masks.copy(), polygon.copy())
     apply_policy(detections, PrivacyPolicy(margin_ratio=0.5), frozenset({PERSON}), FRAME_HW)

@@ -1,12 +1,15 @@
-"""Shared inputs for the anonymizer tests: a textured frame and regions of every shape."""
+"""Shared inputs for the anonymizer tests: a textured frame and regions of every shape.
+
+A plain module, not a conftest: a second ``conftest`` module would shadow ``tests/conftest.py`` for
+tests that import from it.
+"""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from veil.detections import Detections
-from veil.types import Image, ObjectClass
+from veil.types import Image, Mask, ObjectClass
 
 FRAME_HW = (120, 160)
 
@@ -16,9 +19,9 @@ def textured_image(seed: int = 0, hw: tuple[int, int] = FRAME_HW) -> Image:
     return np.random.default_rng(seed).integers(16, 241, (*hw, 3), dtype=np.uint8)
 
 
-def _blob_mask() -> np.ndarray:
+def _blob_mask() -> Mask:
     ys, xs = np.mgrid[0 : FRAME_HW[0], 0 : FRAME_HW[1]]
-    blob = ((ys - 80) / 25.0) ** 2 + ((xs - 40) / 15.0) ** 2 <= 1
+    blob: Mask = ((ys - 80) / 25.0) ** 2 + ((xs - 40) / 15.0) ** 2 <= 1
     blob |= (abs(ys - 60) < 4) & (abs(xs - 45) < 20)  # an arm
     return blob
 
@@ -31,7 +34,7 @@ def region_cases() -> dict[str, Detections]:
         [[60, 70, 130, 110]],
         [0.9],
         ObjectClass.TEXT,
-        polygons=[np.float32([[60, 80], [125, 70], [130, 100], [65, 110]])],
+        polygons=[np.array([[60, 80], [125, 70], [130, 100], [65, 110]], np.float32)],
     )
     person = Detections.create([[25, 55, 65, 105]], [0.9], ObjectClass.PERSON, masks=_blob_mask()[None])
     edge_box = Detections.create([[-10, 90, 30, 130]], [0.9], ObjectClass.LICENSE_PLATE)
@@ -52,19 +55,4 @@ def region_cases() -> dict[str, Detections]:
     }
 
 
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Run every test that takes ``region_name`` once per region case."""
-    if "region_name" in metafunc.fixturenames:
-        metafunc.parametrize("region_name", list(region_cases()))
-
-
-@pytest.fixture
-def regions(region_name: str) -> Detections:
-    """The detections of one region case."""
-    return region_cases()[region_name]
-
-
-@pytest.fixture
-def textured() -> Image:
-    """A fresh textured frame."""
-    return textured_image()
+REGION_NAMES = list(region_cases())

@@ -1,0 +1,199 @@
+"""Build detectors by name and compose the default detector for a set of target classes.
+
+Model backends are listed as ``"module:Class"`` and imported only when built, so importing Veil (or
+``veil --help``) loads no ONNX Runtime or OpenCV model code.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from veil.detection.base import Detector
+from veil.errors import ConfigError, UnknownComponentError
+from veil.pipeline.config import PipelineConfig
+from veil.types import ObjectClass
+
+__all__ = ["BACKENDS", "BackendSpec", "backend_class", "build_detector", "create_backend"]
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """One model backend: where its class lives and which catalog model it loads."""
+
+    target: str  # "module:Class"
+    model_key: str  # key for veil.models.store.resolve_model
+
+
+BACKENDS: Mapping[str, BackendSpec] = MappingProxyType(
+    {
+        "yunet": BackendSpec("veil.detection.yunet:YuNetDetector", "yunet"),
+        "centerface": BackendSpec("veil.detection.centerface:CenterFaceDetector", "centerface"),
+        "lpd_yunet": BackendSpec("veil.detection.lpd_yunet:LpdYuNetDetector", "lpd_yunet"),
+        "yolox": BackendSpec("veil.detection.yolox:YoloxDetector", "yolox_nano"),
+        "ppocr_text": BackendSpec("veil.detection.ppocr_text:TextDetector", "ppocr_det"),
+        "deeplab": BackendSpec("veil.detection.deeplab:DeepLabSegmenter", "deeplabv3"),
+    }
+)
+"""Backend name → spec; every backend takes ``(model_path, DetectionConfig, **options)``."""
+
+# Input sizes (long side, px) chosen from single-thread timings at 720p on the 2-core machine (see the
+# module's benchmark notes in the lead's report): YuNet runs at the frame's detection size because it is
+# the cheap detector that finds small, far-away faces (about 40 ms at 1280×736, 20 ms at 960×544);
+# CenterFace is the second opinion for blurred and turned faces, which are rarely small, and costs
+# about 40 ms at 640 but 25 ms at 480, so it runs at 480. Plate text is searched in vehicle crops of at
+# most 640 px (50/50 openalpr_eu plates covered, same as 960) and in whole images only when no vehicle
+# is found. Free-standing TEXT uses PaddleOCR's usual 960.
+_CENTERFACE_LONG_SIDE_PX = 480
+_PLATE_TEXT_LONG_SIDE_PX = 640
+_TEXT_LONG_SIDE_PX = 960
+_TILE_OVERLAP_RATIO = 0.25
+_TILED_CLASSES = frozenset({ObjectClass.FACE, ObjectClass.LICENSE_PLATE})
+
+
+def backend_class(name: str) -> type[Any]:
+    """Return the class of backend ``name``, importing its module now.
+
+    Raises:
+        UnknownComponentError: ``name`` is not a backend; the message lists the valid names.
+    """
+    try:
+        spec = BACKENDS[name]
+    except KeyError:
+        valid = ", ".join(sorted(BACKENDS))
+        raise UnknownComponentError(f"unknown detector {name!r}; valid detectors: {valid}") from None
+    module_name, _, class_name = spec.target.partition(":")
+    cls: type[Any] = getattr(importlib.import_module(module_name), class_name)
+    return cls
+
+
+def create_backend(name: str, config: PipelineConfig, **options: Any) -> Any:
+    """Return backend ``name`` built on its model file (found via ``config.models_dir``)."""
+    from veil.models.store import resolve_model
+
+    cls = backend_class(name)
+    path = resolve_model(BACKENDS[name].model_key, config.models_dir)
+    return cls(path, config.detection, **options)
+
+
+def build_detector(targets: frozenset[ObjectClass], config: PipelineConfig) -> Detector:
+    """Return one detector for ``targets``, composed from Veil's default backends.
+
+    Faces: YuNet and CenterFace together (recall first). Plates: LPD-YuNet plus text found on YOLOX
+    vehicles. Persons and vehicles: YOLOX boxes refined to DeepLab silhouettes. Text: PP-OCR. Each model
+    is loaded once even when several parts use it. Frames are shrunk to
+    ``config.detection.detect_long_side_px`` first; with ``config.detection.tile`` faces and plates are
+    also searched in full-resolution tiles.
+    """
+    return _Composer(config).build(targets)
+
+
+class _Composer:
+    """Build each backend at most once while composing a detector."""
+
+    def __init__(self, config: PipelineConfig) -> None:
+        self._config = config
+        self._made: dict[str, Any] = {}
+
+    def _once(self, key: str, make: Callable[[], Any]) -> Any:
+        if key not in self._made:
+            self._made[key] = make()
+        return self._made[key]
+
+    def _thresholds(self, classes: frozenset[ObjectClass]) -> dict[ObjectClass, float]:
+        return {cls: self._config.policy.threshold(cls) for cls in classes}
+
+    def _yolox(self) -> Detector:
+        from veil.detection.cache import LastImageCache
+
+        # Cached: the plate search and the person/vehicle silhouettes both ask for the same frame.
+        made: Detector = self._once("yolox", lambda: LastImageCache(create_backend("yolox", self._config)))
+        return made
+
+    def build(self, targets: frozenset[ObjectClass]) -> Detector:
+        from veil.detection.resize import ResizedDetector
+        from veil.detection.tiling import TiledDetector
+
+        if not targets:
+            raise ConfigError("no target classes given; valid classes: " + _class_names())
+        detection = self._config.detection
+        tiled: list[Detector] = []
+        whole: list[Detector] = []
+        for classes, make in self._parts(targets):
+            (tiled if detection.tile and classes <= _TILED_CLASSES else whole).append(make())
+        groups: list[Detector] = []
+        if tiled:
+            whole_side = detection.detect_long_side_px or None
+            groups.append(
+                TiledDetector(
+                    self._join(tiled, targets),
+                    detection.tile_size_px,
+                    _TILE_OVERLAP_RATIO,
+                    whole_long_side_px=whole_side,
+                )
+            )
+        if whole:
+            joined = self._join(whole, targets)
+            if detection.detect_long_side_px:
+                joined = ResizedDetector(joined, detection.detect_long_side_px)
+            groups.append(joined)
+        return self._join(groups, targets)
+
+    def _parts(
+        self, targets: frozenset[ObjectClass]
+    ) -> list[tuple[frozenset[ObjectClass], Callable[[], Detector]]]:
+        parts: list[tuple[frozenset[ObjectClass], Callable[[], Detector]]] = []
+        if ObjectClass.FACE in targets:
+            parts.append((frozenset({ObjectClass.FACE}), self._faces))
+        if ObjectClass.LICENSE_PLATE in targets:
+            parts.append((frozenset({ObjectClass.LICENSE_PLATE}), self._plates))
+        bodies = targets & frozenset({ObjectClass.PERSON, ObjectClass.VEHICLE})
+        if bodies:
+            parts.append((bodies, lambda: self._silhouettes(bodies)))
+        if ObjectClass.TEXT in targets:
+            parts.append((frozenset({ObjectClass.TEXT}), self._text))
+        return parts
+
+    def _join(self, parts: list[Detector], targets: frozenset[ObjectClass]) -> Detector:
+        from veil.detection.ensemble import EnsembleDetector
+
+        if len(parts) == 1:
+            return parts[0]
+        return EnsembleDetector(parts, self._thresholds(targets))
+
+    def _faces(self) -> Detector:
+        from veil.detection.ensemble import EnsembleDetector
+        from veil.detection.resize import ResizedDetector
+
+        yunet = create_backend("yunet", self._config)
+        centerface = ResizedDetector(create_backend("centerface", self._config), _CENTERFACE_LONG_SIDE_PX)
+        return EnsembleDetector([yunet, centerface], self._thresholds(frozenset({ObjectClass.FACE})))
+
+    def _plates(self) -> Detector:
+        from veil.detection.plates import PlateDetector
+
+        text = create_backend(
+            "ppocr_text",
+            self._config,
+            max_long_side_px=_PLATE_TEXT_LONG_SIDE_PX,
+            label=ObjectClass.LICENSE_PLATE,
+        )
+        return PlateDetector(text, self._yolox(), create_backend("lpd_yunet", self._config))
+
+    def _silhouettes(self, classes: frozenset[ObjectClass]) -> Detector:
+        from veil.detection.select import SelectClasses
+        from veil.detection.silhouettes import SilhouetteDetector
+
+        deeplab = create_backend("deeplab", self._config)
+        return SilhouetteDetector(SelectClasses(self._yolox(), classes), deeplab)
+
+    def _text(self) -> Detector:
+        made: Detector = create_backend("ppocr_text", self._config, max_long_side_px=_TEXT_LONG_SIDE_PX)
+        return made
+
+
+def _class_names() -> str:
+    return ", ".join(c.value for c in ObjectClass)
