@@ -26,21 +26,24 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from veil.api import anonymize_path
+from veil.detections import Detections
 from veil.evaluation.datasets import AnnotatedImage, read_dlib_xml, read_openalpr_dir
 from veil.evaluation.face_attack import DEFAULT_MIN_SCORES, FaceAttacker, FaceReDetector
-from veil.evaluation.leaks import diagnose_leak
+from veil.evaluation.leaks import MIN_COVERED, diagnose_leak, hidden_mask
+from veil.evaluation.matching import covered_fraction
 from veil.evaluation.ocr_attack import PlateReader
 from veil.evaluation.privacy import FaceOutcome, PlateOutcome, attack_faces, attack_plates
 from veil.pipeline.config import PipelineConfig, RunOptions
 from veil.pipeline.detections_json import read_detections
 from veil.pipeline.runner import detections_path
-from veil.types import ObjectClass
 
 REPO = Path(__file__).resolve().parents[1]
 NEAR_MISS_SCORE = 0.05
+RUN_CONFIG = PipelineConfig()  # the policy Veil runs with here: the defaults
 DEFACE = Path("/work/deface-venv/bin/deface")
 FACES = Path("faces") / "dlib_pascal_voc"
 PLATES = Path("plates") / "openalpr_eu"
@@ -53,9 +56,8 @@ def _default_dir(env: str, name: str) -> Path:
 def anonymize(src: Path, dst: Path, models_dir: Path) -> float:
     """Run Veil at its default settings on the folder ``src`` into ``dst``; return the seconds taken."""
     started = time.perf_counter()
-    report = anonymize_path(
-        src, dst, PipelineConfig(models_dir=models_dir), RunOptions(write_detections=True)
-    )
+    config = replace(RUN_CONFIG, models_dir=models_dir)
+    report = anonymize_path(src, dst, config, RunOptions(write_detections=True))
     if report.failures:
         raise SystemExit(f"veil failed on {src}: {report.failures}")
     return time.perf_counter() - started
@@ -98,16 +100,31 @@ def plate_line(outcome: PlateOutcome) -> str:
     )
 
 
-def why(item: AnnotatedImage, src: Path, dst: Path, index: int, label: ObjectClass) -> str:
-    """Return why annotation ``index`` of ``item`` leaked, from the detections JSON of Veil's run."""
+def veil_regions(item: AnnotatedImage, src: Path, dst: Path) -> tuple[Detections, tuple[int, int]]:
+    """Return the regions Veil's run detected in ``item`` (its detections JSON) and the frame's (H, W)."""
     out = item.rebased(src, dst).image_path
     found = read_detections(detections_path(item.image_path, out))
     frames = found.by_index()
-    detections = frames[min(frames)]
-    config = PipelineConfig()  # the policy the run used: defaults
-    return diagnose_leak(
-        item.boxes_xyxy[index], label, detections, config, (found.height, found.width)
-    ).describe()
+    return frames[min(frames)], (found.height, found.width)
+
+
+def why(item: AnnotatedImage, src: Path, dst: Path, index: int) -> str:
+    """Return why annotation ``index`` of ``item`` leaked, from the detections JSON of Veil's run."""
+    detections, frame_hw = veil_regions(item, src, dst)
+    return diagnose_leak(item.boxes_xyxy[index], item.label, detections, RUN_CONFIG, frame_hw).describe()
+
+
+def coverage_line(items: Sequence[AnnotatedImage], src: Path, dst: Path) -> str:
+    """Return how many annotated boxes Veil's hidden regions cover (≥ MIN_COVERED), and the least covered."""
+    shares: list[tuple[float, str]] = []
+    for item in items:
+        detections, frame_hw = veil_regions(item, src, dst)
+        mask = hidden_mask(detections, RUN_CONFIG, frame_hw)
+        for index, box in enumerate(item.boxes_xyxy):
+            shares.append((covered_fraction(mask, box), f"{item.image_path.name} #{index}"))
+    hidden = sum(share >= MIN_COVERED for share, _ in shares)
+    least, where = min(shares)
+    return f"boxes ≥ {MIN_COVERED:.0%} hidden: {hidden} of {len(shares)} (least: {least:.0%}, {where})"
 
 
 def report_faces(
@@ -121,9 +138,10 @@ def report_faces(
     after = attack_faces(veil_items, attack)
     print(f"  original            {face_counts(before)}")
     print(f"  veil (defaults)     {face_counts(after)}")
+    print(f"    {coverage_line(items, src, out / 'veil')}")
     for outcome in (o for o in after if o.found):
         item = by_name[outcome.image_name]
-        cause = why(item, src, out / "veil", outcome.index, ObjectClass.FACE)
+        cause = why(item, src, out / "veil", outcome.index)
         print(f"    LEAK {face_line(outcome)} — {cause}")
     # How far from leaking: the strongest face evidence left, at a threshold no one would use.
     probe = FaceReDetector(models_dir, min_scores=dict.fromkeys(FaceAttacker, NEAR_MISS_SCORE))
@@ -155,9 +173,10 @@ def report_plates(items: Sequence[AnnotatedImage], src: Path, out: Path, reader:
     for outcome in (o for o in before if not o.read):
         print(f"    not read even on the original: {plate_line(outcome)}")
     print(f"  veil (defaults)     read {sum(o.read for o in after):2d} of {len(after)}")
+    print(f"    {coverage_line(items, src, out / 'veil')}")
     for outcome in (o for o in after if o.read):
         item = by_name[outcome.image_name]
-        cause = why(item, src, out / "veil", outcome.index, ObjectClass.LICENSE_PLATE)
+        cause = why(item, src, out / "veil", outcome.index)
         print(f"    LEAK {plate_line(outcome)} — {cause}")
     closest = max(after, key=lambda o: o.similarity)
     print(f"    closest call: {plate_line(closest)}")

@@ -26,6 +26,7 @@ from veil.models.store import ModelStatus, fetch_models, verify_models
 from veil.pipeline.batch import run_tree
 from veil.pipeline.config import PipelineConfig, RunOptions
 from veil.pipeline.frame_processor import FrameProcessor
+from veil.pipeline.preview import ContactSheet
 from veil.pipeline.report import RunReport
 from veil.pipeline.runner import Progress, run_file
 from veil.types import Image
@@ -83,12 +84,17 @@ class Pipeline:
         return self._frame_processor(need_detector=regions is None).process(image, 0, regions).image
 
     def anonymize_file(
-        self, src: Path, dst: Path, options: RunOptions | None = None, progress: Progress | None = None
+        self,
+        src: Path,
+        dst: Path,
+        options: RunOptions | None = None,
+        progress: Progress | None = None,
+        sheet: ContactSheet | None = None,
     ) -> RunReport:
         """Anonymize one image or video file into ``dst``."""
         options = options or RunOptions()
         processor = self._frame_processor(need_detector=options.from_detections is None)
-        return run_file(processor, Path(src), Path(dst), options, progress)
+        return run_file(processor, Path(src), Path(dst), options, progress, sheet)
 
     def anonymize_path(
         self, src: Path, dst: Path, options: RunOptions | None = None, progress: Progress | None = None
@@ -99,7 +105,9 @@ class Pipeline:
         if not src.exists():
             raise UnreadableMediaError(f"{src} does not exist")
         if src.is_dir():
-            return run_tree(src, dst, options, lambda s, d, o: self.anonymize_file(s, d, o, progress))
+            return run_tree(
+                src, dst, options, lambda s, d, o, sheet: self.anonymize_file(s, d, o, progress, sheet)
+            )
         return self.anonymize_file(src, dst, options, progress)
 
     def close(self) -> None:

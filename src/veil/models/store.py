@@ -27,6 +27,7 @@ from veil.models.catalog import CATALOG, ModelSpec
 __all__ = [
     "CACHE_DIR_ENV",
     "MODELS_DIR_ENV",
+    "OFFLINE_ENV",
     "ModelStatus",
     "cache_dir",
     "download_model",
@@ -44,6 +45,9 @@ _log = logging.getLogger(__name__)
 
 MODELS_DIR_ENV = "VEIL_MODELS_DIR"
 """Environment variable naming a folder that holds model files."""
+
+OFFLINE_ENV = "VEIL_OFFLINE"
+"""Set to 1 to never download: a missing model is an error at once (air-gapped sites, tests)."""
 
 CACHE_DIR_ENV = "VEIL_CACHE_DIR"
 """Environment variable replacing Veil's user cache folder; models live in its ``models`` subfolder."""
@@ -161,7 +165,7 @@ def resolve_model(key: str, models_dir: Path | None = None, *, download: bool = 
         verify_file(found, spec)
         _log.debug("model %s: using %s", key, found)
         return found
-    if not download:
+    if not download or os.environ.get(OFFLINE_ENV, "") not in ("", "0"):
         raise ModelNotFoundError(_not_found_message(spec, models_dir, "downloading is turned off"))
     try:
         return download_model(spec, cache_dir())

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from veil.errors import MediaError, OutputError, UnreadableMediaError
 from veil.pipeline.config import RunOptions
+from veil.pipeline.preview import ContactSheet
 from veil.pipeline.report import RunReport
 from veil.video.probe import probe_media
 
@@ -34,16 +35,18 @@ def run_tree(
     src_root: Path,
     dst_root: Path,
     options: RunOptions,
-    run_one: Callable[[Path, Path, RunOptions], RunReport],
+    run_one: Callable[[Path, Path, RunOptions, ContactSheet | None], RunReport],
 ) -> RunReport:
     """Run ``run_one`` on every media file under ``src_root``, mirroring the tree into ``dst_root``.
 
     A file that fails with a media error is recorded in ``report.failures`` and the batch goes on;
-    any other error stops the batch.
+    any other error stops the batch. With ``options.preview``, one sheet shows the first frame of the
+    first few files.
     """
     if dst_root.resolve().is_relative_to(src_root.resolve()):
         raise OutputError(f"output folder {dst_root} is inside the input folder {src_root}")
     report = RunReport()
+    sheet = ContactSheet() if options.preview is not None and not options.detect_only else None
     for src in iter_media_files(src_root):
         rel = src.relative_to(src_root)
         dst = dst_root / rel
@@ -54,11 +57,13 @@ def run_tree(
                 options, options.from_detections / rel.parent / f"{src.stem}.detections.json"
             )
         try:
-            report.merge(run_one(src, dst, per_file))
+            report.merge(run_one(src, dst, per_file, sheet))
         except MediaError as exc:
             _log.error("%s: %s", rel, exc)
             report.inputs += 1
             report.failures.append(f"{rel}: {exc}")
+    if sheet is not None and options.preview is not None:
+        sheet.save(options.preview)
     return report
 
 

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from veil.anonymizers.base import Anonymizer
+from veil.anonymizers.registry import hide_whole_frame
 from veil.detection.base import Detector
 from veil.detections import Detections
 from veil.errors import PrivacyError, UnsupportedFrameError, VeilError
@@ -29,13 +30,6 @@ class ProcessedFrame:
     image: Image
     detections: Detections
     hidden_whole: bool
-
-
-def hide_whole_frame(image: Image) -> Image:
-    """Return a copy of ``image`` with nothing identifiable left (the fail-closed fallback)."""
-    from veil.anonymizers.registry import hide_whole_frame as hide
-
-    return hide(image)
 
 
 class FrameProcessor:

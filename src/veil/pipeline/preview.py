@@ -26,8 +26,13 @@ class ContactSheet:
         self._pairs: list[tuple[Image, Image]] = []
 
     def offer(self, index: int, before: Image, after: Image) -> None:
-        """Keep this pair if it falls on the sampling grid and there is room."""
-        if index % self._step == 0 and len(self._pairs) < self.max_pairs:
+        """Keep this pair if frame ``index`` falls on the sampling grid and there is room."""
+        if index % self._step == 0:
+            self.add(before, after)
+
+    def add(self, before: Image, after: Image) -> None:
+        """Keep this pair if there is room."""
+        if len(self._pairs) < self.max_pairs:
             self._pairs.append((_thumbnail(before), _thumbnail(after)))
 
     def save(self, path: Path) -> None:

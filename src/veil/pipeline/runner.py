@@ -62,8 +62,13 @@ def run_file(
     dst: Path,
     options: RunOptions,
     progress: Progress | None = None,
+    sheet: ContactSheet | None = None,
 ) -> RunReport:
-    """Anonymize one image or video file ``src`` into ``dst`` and return what was done."""
+    """Anonymize one image or video file ``src`` into ``dst`` and return what was done.
+
+    With ``options.preview`` set, the before/after sheet is saved there, unless a shared ``sheet`` is
+    given (a folder run): then the input's first frame is added to it and the caller saves it.
+    """
     progress = progress or NullProgress()
     _refuse_same_path(src, dst)
     if not options.overwrite and dst.exists() and not options.detect_only:
@@ -71,12 +76,23 @@ def run_file(
     given = read_detections(options.from_detections) if options.from_detections is not None else None
     report = RunReport(inputs=1)
     started = time.perf_counter()
-    if probe_media(src) is MediaKind.IMAGE:
-        _run_image(processor, src, dst, options, given, report, progress)
-    else:
-        _run_video(processor, src, dst, options, given, report, progress)
+    is_image = probe_media(src) is MediaKind.IMAGE
+    own_sheet = sheet is None and options.preview is not None and not options.detect_only
+    if own_sheet:
+        sheet = (
+            ContactSheet(max_pairs=1) if is_image else ContactSheet(frame_count=_frame_count(src, processor))
+        )
+    run = _run_image if is_image else _run_video
+    run(processor, src, dst, options, given, report, progress, sheet, own_sheet)
+    if own_sheet and sheet is not None and options.preview is not None:
+        sheet.save(options.preview)
     report.elapsed_s = time.perf_counter() - started
     return report
+
+
+def _frame_count(src: Path, processor: FrameProcessor) -> int | None:
+    with VideoReader(src, max_pixels=processor.config.max_pixels) as reader:
+        return reader.info.frame_count
 
 
 def _refuse_same_path(src: Path, dst: Path) -> None:
@@ -110,6 +126,8 @@ def _run_image(
     given_file: DetectionsFile | None,
     report: RunReport,
     progress: Progress,
+    sheet: ContactSheet | None,
+    sample_every_frame: bool,
 ) -> None:
     loaded = load_image(src, max_pixels=processor.config.max_pixels)
     image = loaded.image
@@ -130,10 +148,8 @@ def _run_image(
     report.frames_written += 1
     if options.write_detections:
         _write_json(src, dst, width, height, [FrameDetections(0, None, None, result.detections)])
-    if options.preview is not None:
-        sheet = ContactSheet(max_pairs=1, frame_count=1)
-        sheet.offer(0, image, result.image)
-        sheet.save(options.preview)
+    if sheet is not None:
+        sheet.add(image, result.image)
     progress.advance()
 
 
@@ -156,7 +172,10 @@ def _run_video(
     given_file: DetectionsFile | None,
     report: RunReport,
     progress: Progress,
+    sheet: ContactSheet | None,
+    sample_every_frame: bool,
 ) -> None:
+    """Anonymize a video; ``sample_every_frame`` offers frames on the sheet's grid, else only frame 0."""
     config: PipelineConfig = processor.config
     with VideoReader(src, max_pixels=config.max_pixels) as reader:
         info = reader.info
@@ -175,7 +194,6 @@ def _run_video(
                     progress.advance()
                 _write_json(src, dst, info.width, info.height, frames_json)
                 return
-            sheet = ContactSheet(frame_count=info.frame_count) if options.preview is not None else None
             with VideoWriter(
                 dst,
                 src,
@@ -200,7 +218,7 @@ def _run_video(
                             frames_json.append(
                                 FrameDetections(frame.index, frame.pts, frame.time_s, result.detections)
                             )
-                        if sheet is not None:
+                        if sheet is not None and (sample_every_frame or frame.index == 0):
                             sheet.offer(frame.index, frame.image, result.image)
                         sink.put((frame, result.image))
                         progress.advance()
@@ -212,8 +230,6 @@ def _run_video(
             frames.close()
     if options.write_detections:
         _write_json(src, dst, info.width, info.height, frames_json)
-    if sheet is not None and options.preview is not None:
-        sheet.save(options.preview)
 
 
 def _verify_complete(report: RunReport, src: Path) -> None:

@@ -23,6 +23,9 @@ _log = logging.getLogger(__name__)
 # Pillow opens these, but a sequence of frames in them is an animation that FFmpeg decodes as video.
 _ANIMATED_FORMATS = frozenset({"GIF", "PNG", "WEBP"})
 
+# FFmpeg demuxers that render text files (ANSI/binary text art) as video: never camera footage.
+_TEXT_ART_FORMATS = frozenset({"tty", "bin", "xbin", "adf", "idf"})
+
 
 class MediaKind(enum.Enum):
     """Whether a file holds one still picture or a sequence of frames."""
@@ -85,6 +88,10 @@ def probe_media(path: Path) -> MediaKind:
         return kind
     try:
         with av.open(str(path), "r") as container:
+            if container.format.name in _TEXT_ART_FORMATS:
+                raise UnreadableMediaError(
+                    f"{path}: is a text file ({container.format.long_name}), not media"
+                )
             streams = container.streams
             if any(not is_cover_art(stream) for stream in streams.video):
                 return MediaKind.VIDEO

@@ -23,7 +23,10 @@ from veil.types import ObjectClass
         (lambda: EncoderConfig(crf=99), "crf"),
         (lambda: PipelineConfig(targets=frozenset()), "targets"),
         (lambda: PipelineConfig(max_pixels=0), "max_pixels"),
-        (lambda: RunOptions(detect_only=True, from_detections=__import__("pathlib").Path("x")), "detect_only"),
+        (
+            lambda: RunOptions(detect_only=True, from_detections=__import__("pathlib").Path("x")),
+            "detect_only",
+        ),
     ],
 )
 def test_invalid_values_name_the_field(build: object, field: str) -> None:

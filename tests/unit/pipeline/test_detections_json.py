@@ -49,7 +49,10 @@ def test_write_then_read_keeps_every_field(tmp_path: Path) -> None:
     mask[0, 1:3, 2:5] = True
     person = Detections.create([[2, 1, 5, 3]], [0.7], ObjectClass.PERSON, masks=mask, track_ids=[3])
     plate = Detections.create(
-        [[1, 1, 4, 2]], [0.9], ObjectClass.LICENSE_PLATE, polygons=[np.array([[1, 1], [4, 1], [4, 2], [1, 2]])]
+        [[1, 1, 4, 2]],
+        [0.9],
+        ObjectClass.LICENSE_PLATE,
+        polygons=[np.array([[1, 1], [4, 1], [4, 2], [1, 2]])],
     )
     frames = [
         FrameDetections(0, 0, 0.0, Detections.concat([person, plate], frame_shape=(6, 8))),

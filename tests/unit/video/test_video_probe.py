@@ -77,6 +77,7 @@ def test_huge_image_header_is_still_an_image_without_warnings(tmp_path: Path) ->
         ("empty", "empty"),
         ("text", "not an image or video"),
         ("audio", "no video stream"),
+        ("ansi", "text file"),
     ],
 )
 def test_unreadable_inputs_name_path_and_problem(tmp_path: Path, setup: str, message: str) -> None:
@@ -89,6 +90,9 @@ def test_unreadable_inputs_name_path_and_problem(tmp_path: Path, setup: str, mes
         path.write_text("this is not a video\n" * 20)
     elif setup == "audio":
         path = write_audio_only(tmp_path / "sound.m4a")
+    elif setup == "ansi":
+        path = tmp_path / "notes.ans"  # FFmpeg's tty demuxer would render it as video
+        path.write_text("hello\nworld\n")
     with pytest.raises(UnreadableMediaError, match=message) as caught:
         probe_media(path)
     assert str(path) in str(caught.value)

@@ -255,3 +255,49 @@ def test_colours_survive_encoding_and_frames_of_another_size_are_scaled(
     assert [f.shape for f in frames] == [(48, 64, 3)] * 4
     for image in frames:
         np.testing.assert_allclose(image.reshape(-1, 3).mean(axis=0), colour, atol=3)
+
+
+def write_with_side_stream(path: Path, kind: str) -> list[bytes]:
+    """Write 10 frames plus a subtitle (mkv) or raw data (ts) stream; return the side packets' bytes."""
+    payloads = [f"+48.85+002.29 sample {k}".encode() for k in range(3)]
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        side = out.add_mux_stream("subrip") if kind == "subtitle" else out.add_data_stream("bin_data")
+        side.time_base = Fraction(1, 1000)
+        for i in range(10):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 20, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, 25)
+            out.mux(video.encode(frame))
+        for k, payload in enumerate(payloads):
+            packet = av.Packet(payload)
+            packet.stream, packet.pts, packet.dts, packet.duration = side, k * 100, k * 100, 50
+            packet.time_base = Fraction(1, 1000)
+            out.mux(packet)
+        out.mux(video.encode(None))
+    return payloads
+
+
+def side_packets(path: Path, kind: str) -> list[bytes]:
+    with av.open(str(path)) as container:
+        streams = [s for s in container.streams if s.type == kind]
+        return [bytes(p) for p in container.demux(streams) if p.size] if streams else []
+
+
+def test_subtitles_are_copied(tmp_path: Path) -> None:
+    src = tmp_path / "subs.mkv"
+    payloads = write_with_side_stream(src, "subtitle")
+    dst = tmp_path / "anon.mkv"
+    assert transcode(src, dst) == 10
+    assert side_packets(dst, "subtitle") == payloads
+
+
+@pytest.mark.parametrize("strip_location", [True, False])
+def test_data_streams_are_dropped_when_stripping_location(tmp_path: Path, strip_location: bool) -> None:
+    # Data streams carry telemetry such as GPS tracks (GoPro GPMF, drone KLV).
+    src = tmp_path / "telemetry.ts"
+    payloads = write_with_side_stream(src, "data")
+    assert side_packets(src, "data") == payloads
+    dst = tmp_path / "anon.ts"
+    assert transcode(src, dst, strip_location=strip_location) == 10
+    assert side_packets(dst, "data") == ([] if strip_location else payloads)

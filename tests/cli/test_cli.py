@@ -1,0 +1,130 @@
+"""The ``veil`` command as a user runs it: help, one-line errors, exit codes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import MakeVideo
+from PIL import Image as PILImage
+
+VEIL = Path(sys.executable).parent / "veil"
+
+
+def run(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(VEIL), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_help_explains_defaults() -> None:
+    result = run("anonymize", "--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    assert "a miss exposes someone" in text
+    assert "face,plate" in text
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "message"),
+    [
+        (b"", "empty.mp4", "empty"),
+        (b"hello, I am text", "fake.mp4", "not"),
+    ],
+)
+def test_bad_input_gets_one_line_and_input_exit_code(
+    tmp_path: Path, content: bytes, name: str, message: str
+) -> None:
+    src = tmp_path / name
+    src.write_bytes(content)
+    result = run("anonymize", src, "-o", tmp_path / "out.mp4")
+    assert result.returncode == 4, result.stderr
+    assert result.stderr.startswith("veil: ") and result.stderr.count("\n") == 1
+    assert message in result.stderr.lower()
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_missing_input(tmp_path: Path) -> None:
+    result = run("anonymize", tmp_path / "nope.mp4", "-o", tmp_path / "o.mp4")
+    assert result.returncode == 4
+    assert "does not exist" in result.stderr
+
+
+def test_output_equal_to_input_is_refused(make_video: MakeVideo) -> None:
+    src = make_video(name="clip.mp4", frames=2)
+    before = src.read_bytes()
+    result = run("anonymize", src, "-o", src)
+    assert result.returncode == 5
+    assert "input itself" in result.stderr
+    assert src.read_bytes() == before
+
+
+def test_unknown_class_is_a_usage_error(tmp_path: Path) -> None:
+    result = run("anonymize", tmp_path, "-o", tmp_path / "o", "--targets", "face,dog")
+    assert result.returncode == 2
+    assert "valid classes" in result.stderr
+
+
+def test_missing_models_name_the_file_and_both_fixes(tmp_path: Path) -> None:
+    image = tmp_path / "a.png"
+    PILImage.fromarray(np.zeros((32, 32, 3), np.uint8)).save(image)
+    empty = tmp_path / "models"
+    empty.mkdir()
+    env = {"VEIL_MODELS_DIR": str(empty), "VEIL_CACHE_DIR": str(tmp_path / "cache"), "VEIL_OFFLINE": "1"}
+    result = run("anonymize", image, "-o", tmp_path / "b.png", env=env)
+    assert result.returncode == 3, result.stderr
+    assert (
+        "sha256" in result.stderr and "--models-dir" in result.stderr and "veil models fetch" in result.stderr
+    )
+    assert not (tmp_path / "b.png").exists()
+
+
+def test_unwritable_output_folder(make_video: MakeVideo, tmp_path: Path) -> None:
+    src = make_video(name="clip.mp4", frames=2)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):  # root ignores permissions: use a path under a file instead
+            target = src.parent / "clip.mp4" / "out.mp4"
+        else:
+            target = locked / "out.mp4"
+        detections = tmp_path / "d.json"
+        subprocess.run(
+            [
+                str(VEIL),
+                "anonymize",
+                str(src),
+                "-o",
+                str(tmp_path / "x.mp4"),
+                "--detect-only",
+                "--targets",
+                "face",
+            ],
+            capture_output=True,
+            check=False,
+            timeout=120,
+        )
+        result = run(
+            "anonymize",
+            src,
+            "-o",
+            target,
+            "--from-detections",
+            tmp_path / "clip.detections.json",
+            "--targets",
+            "face",
+        )
+        assert result.returncode == 5, result.stderr
+        assert str(target.parent) in result.stderr or "cannot" in result.stderr.lower()
+        assert not detections.exists()
+    finally:
+        locked.chmod(0o700)
