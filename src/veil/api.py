@@ -93,8 +93,10 @@ class Pipeline:
     ) -> RunReport:
         """Anonymize one image or video file into ``dst``."""
         options = options or RunOptions()
-        processor = self._frame_processor(need_detector=options.from_detections is None)
-        return run_file(processor, Path(src), Path(dst), options, progress, sheet)
+        need_detector = options.from_detections is None
+        return run_file(
+            lambda: self._frame_processor(need_detector), Path(src), Path(dst), options, progress, sheet
+        )
 
     def anonymize_path(
         self, src: Path, dst: Path, options: RunOptions | None = None, progress: Progress | None = None

@@ -149,3 +149,13 @@ def test_registry_builds_working_detectors(
         persons = found.of_class(PERSON)
         assert len(persons) >= 3
         assert persons.masks is not None and all(m.any() for m in persons.masks)
+
+
+def test_tiled_faces_and_plates_still_cover_a_plate(models_dir: Path, data_dir: Path) -> None:
+    config = PipelineConfig(models_dir=models_dir, detection=DetectionConfig(tile=True, tile_size_px=640))
+    detector = build_detector(frozenset({ObjectClass.FACE, PLATE}), config)
+    name, image, (x, y, w, h) = next(item for item in _plate_images(data_dir) if item[0] == "eu5.jpg")
+    assert max(image.shape[:2]) > 640  # so tiles are really used
+    frame_hw = (image.shape[0], image.shape[1])
+    kept = apply_policy(detector.detect(image), PrivacyPolicy(), frozenset({PLATE}), frame_hw)
+    assert union_mask(kept, frame_hw)[y : y + h, x : x + w].mean() >= 0.9, name

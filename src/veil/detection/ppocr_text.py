@@ -16,7 +16,7 @@ from veil.errors import ConfigError
 from veil.pipeline.config import DetectionConfig
 from veil.types import Image, ObjectClass
 
-__all__ = ["TextDetector", "db_regions"]
+__all__ = ["TextDetector", "db_regions", "network_size"]
 
 _STRIDE_PX = 32  # the network's input sides must be multiples of this
 # ImageNet statistics, applied to the BGR array in that channel order, as PaddleOCR does.
@@ -76,17 +76,9 @@ class TextDetector:
 
     def input_size(self, width: int, height: int) -> tuple[int, int]:
         """Return the (width, height) the network sees for an image of ``width``×``height``."""
-        long_side = max(width, height)
-        ratio = 1.0
-        if long_side > self._max_long_side_px:
-            ratio = self._max_long_side_px / long_side
-        elif long_side < self._min_long_side_px:
-            ratio = self._min_long_side_px / long_side
-
-        def snap(side: int) -> int:
-            return max(_STRIDE_PX, round(side * ratio / _STRIDE_PX) * _STRIDE_PX)
-
-        return snap(width), snap(height)
+        return network_size(
+            width, height, max_long_side_px=self._max_long_side_px, min_long_side_px=self._min_long_side_px
+        )
 
     def detect(self, image: Image) -> Detections:
         """Return text regions in ``image`` (RGB) with 4-point polygons in its pixels."""
@@ -104,6 +96,26 @@ class TextDetector:
             unclip_ratio=self._unclip_ratio,
             label=self._label,
         )
+
+
+def network_size(
+    width: int, height: int, *, max_long_side_px: int, min_long_side_px: int = 0
+) -> tuple[int, int]:
+    """Return the (width, height) of the network input: the long side brought into range, sides × 32.
+
+    The aspect ratio is kept up to the rounding of each side to the nearest multiple of 32 (at least 32).
+    """
+    long_side = max(width, height)
+    ratio = 1.0
+    if long_side > max_long_side_px:
+        ratio = max_long_side_px / long_side
+    elif long_side < min_long_side_px:
+        ratio = min_long_side_px / long_side
+    return _snap(width * ratio), _snap(height * ratio)
+
+
+def _snap(side: float) -> int:
+    return max(_STRIDE_PX, round(side / _STRIDE_PX) * _STRIDE_PX)
 
 
 def db_regions(

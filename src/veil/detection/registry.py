@@ -40,13 +40,15 @@ BACKENDS: Mapping[str, BackendSpec] = MappingProxyType(
 )
 """Backend name → spec; every backend takes ``(model_path, DetectionConfig, **options)``."""
 
-# Input sizes (long side, px) chosen from single-thread timings at 720p on the 2-core machine (see the
-# module's benchmark notes in the lead's report): YuNet runs at the frame's detection size because it is
-# the cheap detector that finds small, far-away faces (about 40 ms at 1280×736, 20 ms at 960×544);
-# CenterFace is the second opinion for blurred and turned faces, which are rarely small, and costs
-# about 40 ms at 640 but 25 ms at 480, so it runs at 480. Plate text is searched in vehicle crops of at
-# most 640 px (50/50 openalpr_eu plates covered, same as 960) and in whole images only when no vehicle
-# is found. Free-standing TEXT uses PaddleOCR's usual 960.
+# Input sizes (long side, px), chosen from CPU time per 720p frame with one ONNX Runtime thread on the
+# 2-core machine (dashcam clip upscaled to 1280×720, medians): YuNet 43 ms at 1280×736 and 26 ms at
+# 960×544; CenterFace 46 / 28 / 19 ms at 640 / 480 / 384; YOLOX 25 ms; LPD-YuNet 32 ms; text 163 ms at
+# 960 and 61 ms at 640 on the whole frame, about 14 ms for the vehicle crops of a road scene.
+# YuNet runs at the frame's detection size (the user's resolution knob): it is the cheap detector that
+# finds small, far-away faces. CenterFace is the second opinion for blurred and turned faces, which are
+# rarely tiny, so it runs at 480, where it costs 60 % of its price at 640. Plate text is searched in
+# vehicle crops of at most 640 px (50/50 openalpr_eu plates covered, as at 960). Free-standing TEXT
+# uses PaddleOCR's usual 960.
 _CENTERFACE_LONG_SIDE_PX = 480
 _PLATE_TEXT_LONG_SIDE_PX = 640
 _TEXT_LONG_SIDE_PX = 960
@@ -97,6 +99,7 @@ class _Composer:
     def __init__(self, config: PipelineConfig) -> None:
         self._config = config
         self._made: dict[str, Any] = {}
+        self._shared_yolox = False
 
     def _once(self, key: str, make: Callable[[], Any]) -> Any:
         if key not in self._made:
@@ -107,11 +110,17 @@ class _Composer:
         return {cls: self._config.policy.threshold(cls) for cls in classes}
 
     def _yolox(self) -> Detector:
+        made: Detector = self._once("yolox", self._new_yolox)
+        return made
+
+    def _new_yolox(self) -> Detector:
         from veil.detection.cache import LastImageCache
 
-        # Cached: the plate search and the person/vehicle silhouettes both ask for the same frame.
-        made: Detector = self._once("yolox", lambda: LastImageCache(create_backend("yolox", self._config)))
-        return made
+        yolox: Detector = create_backend("yolox", self._config)
+        if self._shared_yolox:
+            # The plate search and the person/vehicle silhouettes both ask for the same frame.
+            return LastImageCache(yolox)
+        return yolox
 
     def build(self, targets: frozenset[ObjectClass]) -> Detector:
         from veil.detection.resize import ResizedDetector
@@ -120,6 +129,8 @@ class _Composer:
         if not targets:
             raise ConfigError("no target classes given; valid classes: " + _class_names())
         detection = self._config.detection
+        bodies = targets & frozenset({ObjectClass.PERSON, ObjectClass.VEHICLE})
+        self._shared_yolox = ObjectClass.LICENSE_PLATE in targets and bool(bodies)
         tiled: list[Detector] = []
         whole: list[Detector] = []
         for classes, make in self._parts(targets):
@@ -184,7 +195,7 @@ class _Composer:
         return PlateDetector(text, self._yolox(), create_backend("lpd_yunet", self._config))
 
     def _silhouettes(self, classes: frozenset[ObjectClass]) -> Detector:
-        from veil.detection.select import SelectClasses
+        from veil.detection.selection import SelectClasses
         from veil.detection.silhouettes import SilhouetteDetector
 
         deeplab = create_backend("deeplab", self._config)

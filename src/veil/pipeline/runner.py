@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -57,7 +58,7 @@ def detections_path(src: Path, dst: Path) -> Path:
 
 
 def run_file(
-    processor: FrameProcessor,
+    make_processor: Callable[[], FrameProcessor],
     src: Path,
     dst: Path,
     options: RunOptions,
@@ -65,6 +66,8 @@ def run_file(
     sheet: ContactSheet | None = None,
 ) -> RunReport:
     """Anonymize one image or video file ``src`` into ``dst`` and return what was done.
+
+    ``make_processor`` is called once the input and output paths have been checked.
 
     With ``options.preview`` set, the before/after sheet is saved there, unless a shared ``sheet`` is
     given (a folder run): then the input's first frame is added to it and the caller saves it.
@@ -77,6 +80,8 @@ def run_file(
     report = RunReport(inputs=1)
     started = time.perf_counter()
     is_image = probe_media(src) is MediaKind.IMAGE
+    # Inputs are checked before models load: a bad file fails in milliseconds, not after model loading.
+    processor = make_processor()
     own_sheet = sheet is None and options.preview is not None and not options.detect_only
     if own_sheet:
         sheet = (

@@ -42,7 +42,7 @@ def test_detector_error_aborts_by_default() -> None:
     processor = FrameProcessor(
         PipelineConfig(), FailingDetector(RuntimeError("onnx boom")), RecordingAnonymizer()
     )
-    with pytest.raises(PrivacyError, match="frame 7.*onnx boom"):
+    with pytest.raises(PrivacyError, match=r"frame 7.*onnx boom"):
         processor.process(_image(), 7)
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from conftest import MakeVideo
 from PIL import Image as PILImage
 
+from conftest import MakeVideo
 from veil.anonymizers.fake import RecordingAnonymizer
 from veil.api import open_pipeline
 from veil.detection.fake import FailingDetector, FakeDetector

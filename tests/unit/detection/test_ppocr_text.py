@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
 
-from veil.detection.ppocr_text import db_regions
+from veil.detection.ppocr_text import TextDetector, db_regions, network_size
+from veil.errors import ConfigError
+from veil.pipeline.config import DetectionConfig
 from veil.types import ObjectClass
 
 
@@ -55,3 +59,26 @@ def test_regions_are_clipped_to_the_image() -> None:
 
 def test_an_empty_map_gives_nothing() -> None:
     assert len(db_regions(np.zeros((32, 32), np.float32), image_wh=(32, 32))) == 0
+
+
+@pytest.mark.parametrize(
+    ("size", "max_side", "min_side", "expected"),
+    [
+        ((1280, 720), 960, 0, (960, 544)),
+        ((720, 1280), 640, 0, (352, 640)),
+        ((450, 322), 960, 0, (448, 320)),  # small images keep their size, rounded to multiples of 32
+        ((100, 60), 960, 320, (320, 192)),  # ... unless asked to enlarge them
+        ((2000, 10), 960, 0, (960, 32)),  # never below one stride
+    ],
+)
+def test_network_size(size: tuple[int, int], max_side: int, min_side: int, expected: tuple[int, int]) -> None:
+    assert network_size(*size, max_long_side_px=max_side, min_long_side_px=min_side) == expected
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"min_score": 1.5}, {"max_long_side_px": 16}, {"max_long_side_px": 320, "min_long_side_px": 640}],
+)
+def test_bad_settings_are_refused_before_loading(options: dict[str, float]) -> None:
+    with pytest.raises(ConfigError):
+        TextDetector(Path("missing.onnx"), DetectionConfig(), **options)  # type: ignore[arg-type]

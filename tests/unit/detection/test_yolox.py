@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from veil.detection.yolox import decode_yolox
-from veil.errors import ModelError
+from veil.detection.yolox import YoloxDetector, decode_yolox
+from veil.errors import ConfigError, ModelError
+from veil.pipeline.config import DetectionConfig
 from veil.types import ObjectClass
 
 ROWS = 52 * 52 + 26 * 26 + 13 * 13
@@ -70,3 +73,8 @@ def test_boxes_are_clipped_to_the_image() -> None:
 def test_wrong_output_shape_is_a_model_error() -> None:
     with pytest.raises(ModelError, match="3549"):
         decode_yolox(np.zeros((10, 85), np.float32), ratio=1.0, width=10, height=10, min_score=0.1)
+
+
+def test_bad_min_score_is_refused_before_loading() -> None:
+    with pytest.raises(ConfigError, match="min_score"):
+        YoloxDetector(Path("missing.onnx"), DetectionConfig(), min_score=1.2)
