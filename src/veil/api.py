@@ -27,6 +27,7 @@ from veil.pipeline.batch import run_tree
 from veil.pipeline.config import PipelineConfig, RunOptions
 from veil.pipeline.frame_processor import FrameProcessor
 from veil.pipeline.preview import ContactSheet
+from veil.pipeline.privacy_level import PrivacyLevel, PrivacyPreset, preset_for
 from veil.pipeline.report import RunReport
 from veil.pipeline.runner import Progress, run_file
 from veil.types import Image
@@ -35,12 +36,15 @@ __all__ = [
     "ModelSpec",
     "ModelStatus",
     "Pipeline",
+    "PrivacyLevel",
+    "PrivacyPreset",
     "anonymize_image",
     "anonymize_path",
     "anonymize_video",
     "fetch_models",
     "list_models",
     "open_pipeline",
+    "preset_for",
     "verify_models",
 ]
 

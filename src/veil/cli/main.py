@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import click
 
 from veil import api
+from veil.api import PrivacyLevel, preset_for
 from veil.cli.exit_codes import ExitCode, exit_code_for
 from veil.cli.options import parse_methods, parse_targets, parse_thresholds
 from veil.cli.progress import FrameProgress
@@ -20,7 +23,6 @@ from veil.pipeline.config import (
     EncoderConfig,
     FailMode,
     PipelineConfig,
-    PrivacyPolicy,
     RunOptions,
 )
 
@@ -73,11 +75,50 @@ def cli(verbose: int) -> None:
     "exposes someone.",
 )
 @click.option(
-    "--margin",
-    default=_DEFAULTS.policy.margin_ratio,
+    "--privacy",
+    "privacy_level",
+    type=click.Choice([level.value for level in PrivacyLevel]),
+    default=PrivacyLevel.STANDARD.value,
     show_default=True,
+    help="How hard to try, in one knob (video). standard: detector on every 5th frame, regions carried "
+    "between by optical flow, tracks bridged and held 10 frames: fast enough for live cameras. strict: "
+    "every 2nd frame, lower thresholds, wider margins, 25-frame holds. guarantee: every frame, plus "
+    "any moving person-sized blob no detection explains. Options below override single settings.",
+)
+@click.option(
+    "--detect-every",
+    type=click.IntRange(1, 1000),
+    default=None,
+    help="Run the detector at least every N frames (sooner after fast change, always at a scene cut); "
+    "regions are carried by optical flow in between [default: from --privacy].",
+)
+@click.option(
+    "--hold",
+    "hold_frames",
+    type=click.IntRange(0, 10_000),
+    default=None,
+    help="Keep hiding a track this many frames after the detector last found it: detectors blink "
+    "[default: from --privacy].",
+)
+@click.option(
+    "--lookahead",
+    "lookahead_frames",
+    type=click.IntRange(0, 1000),
+    default=None,
+    help="Frames each frame waits for its future, so a face is hidden across detector misses and before "
+    "its first detection; 0 is forward-only (live) [default: from --privacy].",
+)
+@click.option(
+    "--static-camera",
+    is_flag=True,
+    help="The camera does not move: the guarantee level's motion fallback models the background.",
+)
+@click.option(
+    "--margin",
+    default=None,
     type=float,
-    help="Grow each region by this share of its size on every side, so hair, ears and plate frames go too.",
+    help="Grow each region by this share of its size on every side, so hair, ears and plate frames go "
+    "too; carried regions grow twice as much [default: from --privacy, 0.15 at standard].",
 )
 @click.option(
     "--on-error",
@@ -157,7 +198,12 @@ def anonymize(
     targets: str,
     methods: str,
     thresholds: str | None,
-    margin: float,
+    privacy_level: str,
+    detect_every: int | None,
+    hold_frames: int | None,
+    lookahead_frames: int | None,
+    static_camera: bool,
+    margin: float | None,
     on_error: str,
     detect_only: bool,
     from_detections: Path | None,
@@ -176,16 +222,19 @@ def anonymize(
     quiet: bool,
 ) -> None:
     """Hide faces, plates and more in an image, a video, or a folder of them."""
-    score_thresholds = dict(PrivacyPolicy().score_thresholds)
+    level = preset_for(PrivacyLevel(privacy_level))
+    score_thresholds = dict(level.score_thresholds)
     if thresholds is not None:
         score_thresholds.update(parse_thresholds(thresholds))
-    policy = PrivacyPolicy(
-        score_thresholds=score_thresholds, margin_ratio=margin, fail_mode=FailMode(on_error)
-    )
+    margins = {} if margin is None else {"margin_ratio": margin, "propagated_margin_ratio": 2 * margin}
+    policy = level.policy(score_thresholds=score_thresholds, fail_mode=FailMode(on_error), **margins)
+    given = _given(detect_every=detect_every, hold_frames=hold_frames, lookahead_frames=lookahead_frames)
+    temporal = replace(level.temporal, static_camera=static_camera, **given)
     config = PipelineConfig(
         targets=parse_targets(targets),
         methods=parse_methods(methods),
         policy=policy,
+        temporal=temporal,
         detection=DetectionConfig(detect_long_side_px=detect_size, tile=tile, intra_op_threads=threads),
         encoder=EncoderConfig(codec=codec, crf=crf, preset=preset),
         models_dir=models_dir,
@@ -207,6 +256,11 @@ def anonymize(
         for failure in report.failures:
             click.echo(f"veil: failed: {failure}", err=True)
         sys.exit(ExitCode.PARTIAL)
+
+
+def _given(**values: int | None) -> dict[str, Any]:
+    """Return the options the user gave (not None), to override a preset's."""
+    return {name: value for name, value in values.items() if value is not None}
 
 
 @cli.group()
@@ -251,6 +305,9 @@ def models_verify(models_dir: Path | None) -> None:
         click.echo(f"{'ok ' if status.ok else 'BAD'} {status.key:<11} {status.message}")
     if not all(s.ok for s in statuses):
         sys.exit(ExitCode.MODEL)
+
+
+# Commands defined in their own modules (one module per command) are registered here.
 
 
 def main() -> None:

@@ -26,6 +26,10 @@ _VARIANCE = 0.1
 # Columns of ``loc`` holding the four corners' (x, y) offsets.
 _CORNER_COLUMNS = (4, 6, 10, 12)
 _NMS_IOU = 0.3
+# A plate is wider than tall, so one taller than half the image could not fit in it. LPD-YuNet does
+# output such frame-filling quads (score 0.5+ on a dark dashcam frame): anchors decoded past their
+# largest size, not plates.
+_MAX_HEIGHT_RATIO = 0.5
 
 Floats = npt.NDArray[np.float32]
 
@@ -117,7 +121,7 @@ class LpdYuNetDetector:
         corners[..., 0] = np.clip(corners[..., 0], 0, width)
         corners[..., 1] = np.clip(corners[..., 1], 0, height)
         boxes = np.concatenate([corners.min(axis=1), corners.max(axis=1)], axis=1)
-        valid = box_area(boxes) > 0
+        valid = (box_area(boxes) > 0) & (boxes[:, 3] - boxes[:, 1] <= _MAX_HEIGHT_RATIO * height)
         corners, boxes, scores = corners[valid], boxes[valid], scores[valid]
         if len(scores) == 0:
             return Detections.empty()

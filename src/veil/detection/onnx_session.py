@@ -46,6 +46,8 @@ def create_session(model: Path | bytes, config: DetectionConfig) -> Any:
     if config.intra_op_threads:
         options.intra_op_num_threads = config.intra_op_threads
     options.inter_op_num_threads = 1
+    # Spinning threads busy-wait for the next run; the decoder and encoder threads need those cycles.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     source = str(model) if isinstance(model, Path) else model
     try:
         session = ort.InferenceSession(

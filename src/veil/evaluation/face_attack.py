@@ -21,6 +21,7 @@ from veil.detection.centerface import CenterFaceDetector
 from veil.detection.yunet import YuNetDetector
 from veil.errors import ConfigError
 from veil.evaluation.matching import matched_scores
+from veil.geometry import nms
 from veil.models.store import resolve_model
 from veil.pipeline.config import DetectionConfig
 from veil.types import Image
@@ -31,6 +32,7 @@ __all__ = [
     "FaceAttacker",
     "FaceHits",
     "FaceReDetector",
+    "FaceScan",
 ]
 
 
@@ -48,8 +50,13 @@ DEFAULT_MIN_SCORES: Mapping[FaceAttacker, float] = MappingProxyType(
     {FaceAttacker.YUNET: 0.5, FaceAttacker.CENTERFACE: 0.4}
 )
 
+# Detections of one face by two detectors or at two scales overlap at least this much.
+_SAME_FACE_IOU = 0.4
+
 DEFAULT_SCALES: tuple[float, ...] = (1.0, 2.0)
 """Image scales each detector runs at; 2× lets faces of ~20 px reach the detectors' smallest anchors."""
+
+_Found = tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,38 @@ class FaceHits:
         """Return, per annotated face, whether any attacker found it."""
         per_attacker = [self.found_by(a) for a in self.scores]
         return [any(column) for column in zip(*per_attacker, strict=True)]
+
+    def found_at(self, min_scores: Mapping[FaceAttacker, float]) -> list[bool]:
+        """Return, per face, whether some attacker scored it at least its ``min_scores`` entry."""
+        per_attacker = [
+            [score >= min_scores.get(attacker, DEFAULT_MIN_SCORES[attacker]) for score in scores]
+            for attacker, scores in self.scores.items()
+        ]
+        return [any(column) for column in zip(*per_attacker, strict=True)]
+
+    def strength(self, min_scores: Mapping[FaceAttacker, float]) -> list[float]:
+        """Return, per face, the best score over the attackers as a share of each one's threshold.
+
+        1.0 or more means found at ``min_scores``; 0.5 means half-way to being found.
+        """
+        per_attacker = [
+            [score / min_scores.get(attacker, DEFAULT_MIN_SCORES[attacker]) for score in scores]
+            for attacker, scores in self.scores.items()
+        ]
+        return [max(column) for column in zip(*per_attacker, strict=True)]
+
+
+@dataclass(frozen=True)
+class FaceScan:
+    """Every face the attackers find in one image, and how strongly each attacker finds each.
+
+    Args:
+        boxes_xyxy: (N, 4) faces, detections of one face by several attackers or scales merged.
+        hits: per attacker, the best score of its detections matching each face.
+    """
+
+    boxes_xyxy: npt.NDArray[np.float32]
+    hits: FaceHits
 
 
 class FaceReDetector:
@@ -122,19 +161,57 @@ class FaceReDetector:
 
     def attack(self, image: Image, truth_xyxy: npt.NDArray[np.float32]) -> FaceHits:
         """Return which of the annotated faces ``truth_xyxy`` (N×4 xyxy) each detector finds in ``image``."""
-        truth = np.asarray(truth_xyxy, np.float32).reshape(-1, 4)
-        scores: dict[FaceAttacker, tuple[float, ...]] = {}
-        for attacker, detector in self._detectors.items():
-            best = np.zeros(len(truth), np.float32)
+        return _hits(self._detect_all(image), truth_xyxy)
+
+    def scan(self, image: Image) -> FaceScan:
+        """Return every face any attacker finds in ``image``, with each attacker's score for each.
+
+        Runs each detector once per scale, like :meth:`attack`; use it where no annotation says where
+        the faces are (an audit of unannotated footage).
+        """
+        found = self._detect_all(image)
+        boxes = np.concatenate([b for runs in found.values() for b, _ in runs]).reshape(-1, 4)
+        scores = np.concatenate([s for runs in found.values() for _, s in runs])
+        merged = boxes[nms(boxes, scores, _SAME_FACE_IOU)] if len(scores) else boxes
+        return FaceScan(np.asarray(merged, np.float32), _hits(found, merged))
+
+    def _detect_all(self, image: Image) -> dict[FaceAttacker, list[_Found]]:
+        return {
+            attacker: [_detect_at_scale(detector, image, scale) for scale in self._scales]
+            for attacker, detector in self._detectors.items()
+        }
+
+    def find(self, image: Image) -> npt.NDArray[np.float32]:
+        """Return every face either detector finds in ``image`` at any scale (N×4 xyxy, overlaps merged).
+
+        This is the reference an attack is measured against when no annotation exists (video).
+        """
+        boxes, scores = [], []
+        for detector in self._detectors.values():
             for scale in self._scales:
-                boxes, found_scores = _detect_at_scale(detector, image, scale)
-                best = np.maximum(best, matched_scores(truth, boxes, found_scores))
-            scores[attacker] = tuple(float(s) for s in best)
-        return FaceHits(MappingProxyType(scores))
+                found_boxes, found_scores = _detect_at_scale(detector, image, scale)
+                boxes.append(found_boxes)
+                scores.append(found_scores)
+        all_boxes = np.concatenate(boxes).reshape(-1, 4).astype(np.float32)
+        all_scores = np.concatenate(scores).astype(np.float32)
+        if len(all_boxes) == 0:
+            return all_boxes
+        return all_boxes[nms(all_boxes, all_scores, _SAME_FACE_IOU)]
 
     def refound(self, image: Image, truth_xyxy: npt.NDArray[np.float32]) -> list[bool]:
         """Return, per annotated face, whether either detector finds it again in ``image``."""
         return self.attack(image, truth_xyxy).found_by_any()
+
+
+def _hits(found: Mapping[FaceAttacker, Sequence[_Found]], truth_xyxy: npt.ArrayLike) -> FaceHits:
+    truth = np.asarray(truth_xyxy, np.float32).reshape(-1, 4)
+    scores: dict[FaceAttacker, tuple[float, ...]] = {}
+    for attacker, runs in found.items():
+        best = np.zeros(len(truth), np.float32)
+        for boxes, found_scores in runs:
+            best = np.maximum(best, matched_scores(truth, boxes, found_scores))
+        scores[attacker] = tuple(float(s) for s in best)
+    return FaceHits(MappingProxyType(scores))
 
 
 def _detect_at_scale(

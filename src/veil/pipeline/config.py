@@ -20,6 +20,7 @@ __all__ = [
     "PipelineConfig",
     "PrivacyPolicy",
     "RunOptions",
+    "TemporalConfig",
 ]
 
 DEFAULT_TARGETS = frozenset({ObjectClass.FACE, ObjectClass.LICENSE_PLATE})
@@ -130,6 +131,45 @@ class EncoderConfig:
 
 
 @dataclass(frozen=True)
+class TemporalConfig:
+    """How video frames share detections: run the detector on some frames, carry regions to the rest.
+
+    Args:
+        detect_every: the detector runs at least every this many frames (1: every frame), sooner after
+            much change and always on a scene cut.
+        change_threshold: summed frame change that triggers an early detection; ``None``: never early.
+        scene_cut_threshold: thumbnail decorrelation above which a frame starts a new scene.
+        flow_long_side_px: optical flow runs on frames shrunk to this long side.
+        hold_frames: a track the detector stops finding stays hidden this many frames more.
+        lookahead_frames: frames wait this long for their future, so a track is hidden before its first
+            detection and across gaps (0: forward only, as live input needs).
+        motion_fallback: also hide moving person-sized blobs no region explains.
+        static_camera: the camera does not move (the motion fallback models the background instead).
+        crowd_size: more persons than this on a frame are merged into crowd regions (0: never).
+    """
+
+    detect_every: int = 5
+    change_threshold: float | None = 0.06
+    scene_cut_threshold: float = 0.4
+    flow_long_side_px: int = 640
+    hold_frames: int = 10
+    lookahead_frames: int = 10
+    motion_fallback: bool = False
+    static_camera: bool = False
+    crowd_size: int = 10
+
+    def __post_init__(self) -> None:
+        _check_range("detect_every", self.detect_every, 1, 1000)
+        if self.change_threshold is not None:
+            _check_range("change_threshold", self.change_threshold, 1e-6, 100.0)
+        _check_range("scene_cut_threshold", self.scene_cut_threshold, 1e-6, 1.0)
+        _check_range("flow_long_side_px", self.flow_long_side_px, 64, 4096)
+        _check_range("hold_frames", self.hold_frames, 0, 10_000)
+        _check_range("lookahead_frames", self.lookahead_frames, 0, 1000)
+        _check_range("crowd_size", self.crowd_size, 0, 10_000)
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
     """Everything one anonymization run needs.
 
@@ -139,6 +179,7 @@ class PipelineConfig:
         default_method: method for classes not in ``methods``.
         policy: thresholds, margins and fail mode.
         detection: detector settings.
+        temporal: how video frames share detections.
         encoder: video encoder settings.
         models_dir: folder holding model files (else ``VEIL_MODELS_DIR``, then the user cache).
         keep_audio: copy audio and other streams the container accepts.
@@ -151,6 +192,7 @@ class PipelineConfig:
     default_method: Method = Method.BLUR
     policy: PrivacyPolicy = field(default_factory=PrivacyPolicy)
     detection: DetectionConfig = field(default_factory=DetectionConfig)
+    temporal: TemporalConfig = field(default_factory=TemporalConfig)
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     models_dir: Path | None = None
     keep_audio: bool = True

@@ -9,9 +9,11 @@ from veil.anonymizers.base import Anonymizer
 from veil.anonymizers.registry import hide_whole_frame
 from veil.detection.base import Detector
 from veil.detections import Detections
-from veil.errors import PrivacyError, UnsupportedFrameError, VeilError
-from veil.pipeline.config import FailMode, PipelineConfig
-from veil.pipeline.policy import apply_policy
+from veil.errors import PrivacyError, UnsupportedFrameError
+from veil.pipeline.config import PipelineConfig
+from veil.pipeline.failure import fail_closed
+from veil.pipeline.policy import apply_policy, select_regions
+from veil.pipeline.temporal import TemporalEngine
 from veil.types import Image
 
 __all__ = ["FrameProcessor", "ProcessedFrame"]
@@ -51,6 +53,19 @@ class FrameProcessor:
         _check_image(image)
         return self._detector.detect(image).of_class(*self.config.targets)
 
+    def select(self, detections: Detections) -> Detections:
+        """Return the regions of ``detections`` the policy hides, without margins (what tracks follow)."""
+        return select_regions(detections, self.config.policy, self.config.targets)
+
+    def temporal_engine(self) -> TemporalEngine:
+        """Return a fresh engine that detects on some frames of a stream and carries regions to the rest."""
+        return TemporalEngine(self.detect, self.select, self.config.temporal, self.config.policy.fail_mode)
+
+    def hide_whole(self, image: Image) -> ProcessedFrame:
+        """Return ``image`` hidden whole: what a frame whose detection failed becomes under HIDE_FRAME."""
+        _check_image(image)
+        return ProcessedFrame(hide_whole_frame(image), Detections.empty(), hidden_whole=True)
+
     def process(self, image: Image, index: int = 0, given: Detections | None = None) -> ProcessedFrame:
         """Return ``image`` anonymized; ``given`` regions replace the detector (the review loop)."""
         _check_image(image)
@@ -59,13 +74,8 @@ class FrameProcessor:
             selected = apply_policy(found, self.config.policy, self.config.targets, image.shape[:2])
             hidden = self._anonymizer.apply(image, selected)
         except Exception as exc:
-            if self.config.policy.fail_mode is FailMode.ABORT:
-                kind = "" if isinstance(exc, VeilError) else f"{type(exc).__name__}: "
-                raise PrivacyError(
-                    f"frame {index}: anonymization failed ({kind}{exc}); nothing written"
-                ) from exc
-            _log.warning("frame %d hidden whole after failure: %s", index, exc)
-            return ProcessedFrame(hide_whole_frame(image), Detections.empty(), hidden_whole=True)
+            fail_closed(self.config.policy.fail_mode, index, "anonymization", exc)
+            return self.hide_whole(image)
         return ProcessedFrame(hidden, found, hidden_whole=False)
 
 

@@ -14,7 +14,7 @@ from veil.geometry import clip_boxes, scale_boxes
 from veil.pipeline.config import PrivacyPolicy
 from veil.types import ObjectClass, Origin
 
-__all__ = ["apply_policy"]
+__all__ = ["apply_policy", "select_regions"]
 
 # Regions a tracker or a person vouches for are hidden whatever their (stale or absent) score says.
 _KEPT_REGARDLESS_OF_SCORE = frozenset({Origin.PROPAGATED, Origin.REVIEWED})
@@ -70,6 +70,13 @@ def apply_policy(
             ]
         )
     return replace(kept, boxes_xyxy=clip_boxes(boxes, width, height), polygons=polygons, masks=masks)
+
+
+def select_regions(
+    detections: Detections, policy: PrivacyPolicy, targets: frozenset[ObjectClass]
+) -> Detections:
+    """Return the regions ``apply_policy`` would keep, unchanged (no margins): what trackers should follow."""
+    return detections[_selected(detections, policy, targets)]
 
 
 def _selected(

@@ -16,13 +16,16 @@ __all__ = ["RunReport"]
 class RunReport:
     """Counters for one run over one or more inputs.
 
-    ``frames_written`` never exceeds ``frames_anonymized``: a frame is counted as anonymized once it
-    went through an anonymizer (or was hidden whole), and only such frames reach the writer.
+    ``frames_detected`` ran the detector; ``frames_propagated`` got their regions carried from
+    detection frames instead (video). ``frames_written`` never exceeds ``frames_anonymized``: a frame
+    is counted as anonymized once it went through an anonymizer (or was hidden whole), and only such
+    frames reach the writer.
     """
 
     inputs: int = 0
     frames_read: int = 0
     frames_detected: int = 0
+    frames_propagated: int = 0
     frames_anonymized: int = 0
     frames_hidden_whole: int = 0
     frames_written: int = 0
@@ -39,6 +42,7 @@ class RunReport:
         self.inputs += other.inputs
         self.frames_read += other.frames_read
         self.frames_detected += other.frames_detected
+        self.frames_propagated += other.frames_propagated
         self.frames_anonymized += other.frames_anonymized
         self.frames_hidden_whole += other.frames_hidden_whole
         self.frames_written += other.frames_written
@@ -57,6 +61,7 @@ class RunReport:
             "inputs": self.inputs,
             "frames_read": self.frames_read,
             "frames_detected": self.frames_detected,
+            "frames_propagated": self.frames_propagated,
             "frames_anonymized": self.frames_anonymized,
             "frames_hidden_whole": self.frames_hidden_whole,
             "frames_written": self.frames_written,

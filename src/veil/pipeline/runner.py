@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -21,6 +21,7 @@ from veil.pipeline.frame_processor import FrameProcessor
 from veil.pipeline.preview import ContactSheet
 from veil.pipeline.report import RunReport
 from veil.pipeline.stages import BackgroundIterator, BackgroundSink
+from veil.pipeline.temporal import FrameRegions
 from veil.types import Frame, Image
 from veil.video.image_io import load_image, save_image
 from veil.video.probe import MediaKind, probe_media
@@ -148,7 +149,8 @@ def _run_image(
         progress.advance()
         return
     result = processor.process(image, 0, None if given is None else _given_for(given, 0, src))
-    _count(report, result.detections, result.hidden_whole, given is None)
+    report.frames_detected += int(given is None and not result.hidden_whole)
+    _count(report, result.detections, result.hidden_whole)
     save_image(dst, result.image, loaded, strip_location=processor.config.strip_location)
     report.frames_written += 1
     if options.write_detections:
@@ -158,10 +160,9 @@ def _run_image(
     progress.advance()
 
 
-def _count(report: RunReport, found: Detections, hidden_whole: bool, detected: bool) -> None:
+def _count(report: RunReport, found: Detections, hidden_whole: bool) -> None:
     report.frames_anonymized += 1
     report.frames_hidden_whole += int(hidden_whole)
-    report.frames_detected += int(detected and not hidden_whole)
     report.count_regions(found)
 
 
@@ -189,13 +190,13 @@ def _run_video(
         frames_json: list[FrameDetections] = []
         frames = BackgroundIterator(reader)
         try:
+            stream = _frame_regions(_counted(frames, report), processor, given, src)
             if options.detect_only:
-                for frame in frames:
-                    report.frames_read += 1
-                    found = processor.detect(frame.image, frame.index)
-                    report.frames_detected += 1
+                for item in stream:
+                    _count_schedule(report, item, reviewed=given is not None)
+                    found = Detections.empty() if item.regions is None else item.regions
                     report.count_regions(found)
-                    frames_json.append(FrameDetections(frame.index, frame.pts, frame.time_s, found))
+                    frames_json.append(_json_entry(item.frame, found))
                     progress.advance()
                 _write_json(src, dst, info.width, info.height, frames_json)
                 return
@@ -214,15 +215,16 @@ def _run_video(
 
                 sink: BackgroundSink[tuple[Frame, Image]] = BackgroundSink(write)
                 try:
-                    for frame in frames:
-                        report.frames_read += 1
-                        wanted = None if given is None else _given_for(given, frame.index, src)
-                        result = processor.process(frame.image, frame.index, wanted)
-                        _count(report, result.detections, result.hidden_whole, given is None)
+                    for item in stream:
+                        frame = item.frame
+                        if item.regions is None:
+                            result = processor.hide_whole(frame.image)
+                        else:
+                            result = processor.process(frame.image, frame.index, item.regions)
+                        _count_schedule(report, item, reviewed=given is not None)
+                        _count(report, result.detections, result.hidden_whole)
                         if options.write_detections:
-                            frames_json.append(
-                                FrameDetections(frame.index, frame.pts, frame.time_s, result.detections)
-                            )
+                            frames_json.append(_json_entry(frame, result.detections))
                         if sheet is not None and (sample_every_frame or frame.index == 0):
                             sheet.offer(frame.index, frame.image, result.image)
                         sink.put((frame, result.image))
@@ -235,6 +237,38 @@ def _run_video(
             frames.close()
     if options.write_detections:
         _write_json(src, dst, info.width, info.height, frames_json)
+
+
+def _counted(frames: Iterable[Frame], report: RunReport) -> Iterator[Frame]:
+    for frame in frames:
+        report.frames_read += 1
+        yield frame
+
+
+def _frame_regions(
+    frames: Iterable[Frame], processor: FrameProcessor, given: dict[int, Detections] | None, src: Path
+) -> Iterator[FrameRegions]:
+    """Yield each frame with its regions: from the reviewed file when given, else from the temporal engine."""
+    if given is not None:
+        for frame in frames:
+            yield FrameRegions(frame, _given_for(given, frame.index, src), detected=False)
+        return
+    engine = processor.temporal_engine()
+    for frame in frames:
+        yield from engine.push(frame)
+    yield from engine.flush()
+
+
+def _count_schedule(report: RunReport, item: FrameRegions, reviewed: bool) -> None:
+    """Count whether the detector ran on a frame or its regions were carried from other frames."""
+    if item.detected:
+        report.frames_detected += 1
+    elif not reviewed and item.regions is not None:
+        report.frames_propagated += 1
+
+
+def _json_entry(frame: Frame, found: Detections) -> FrameDetections:
+    return FrameDetections(frame.index, frame.pts, frame.time_s, found)
 
 
 def _verify_complete(report: RunReport, src: Path) -> None:

@@ -28,10 +28,11 @@ K_BIG = K + 1  # same cell, min size 16
 CORNER_OFFSETS = {4: (-5, -5), 6: (5, -5), 10: (5, 5), 12: (-5, 5)}
 
 
-def write_fake_lpd(path: Path) -> Path:
+def write_fake_lpd(path: Path, size_factor: float = 1.0) -> Path:
+    """Write the fake model; ``size_factor`` scales the quads (1: one prior size wide)."""
     loc = np.zeros((ANCHORS, 14), np.float32)
     for column, offset in CORNER_OFFSETS.items():
-        loc[[K, K_BIG], column : column + 2] = offset
+        loc[[K, K_BIG], column : column + 2] = np.multiply(offset, size_factor)
     conf = np.zeros((ANCHORS, 2), np.float32)
     conf[K, 1], conf[K_BIG, 1] = 1.0, 0.81
     iou = np.zeros((ANCHORS, 1), np.float32)
@@ -108,6 +109,17 @@ def test_plate_quad_in_image_pixels(detector: LpdYuNetDetector) -> None:
     np.testing.assert_allclose(polygon, expected, atol=1e-3)
     np.testing.assert_allclose(found.boxes_xyxy[0], [318, 158, 338, 178], atol=1e-3)
     assert list(found.labels) == [ObjectClass.LICENSE_PLATE]
+
+
+@pytest.mark.parametrize(("size_factor", "count"), [(11.0, 1), (13.0, 0)])
+def test_quads_taller_than_half_the_image_are_not_plates(
+    tmp_path: Path, size_factor: float, count: int
+) -> None:
+    # Anchor K's prior is 10 px in the 240 px tall input: 11× is 110 px (46 %), 13× is 130 px (54 %).
+    det = LpdYuNetDetector(write_fake_lpd(tmp_path / "big.onnx", size_factor), CONFIG, min_score=0.5)
+    img = np.zeros((240, 320, 3), np.uint8)
+    img[:, :, 2] = 255
+    assert len(det.detect(img)) == count
 
 
 def test_red_is_not_blue(detector: LpdYuNetDetector) -> None:

@@ -15,9 +15,9 @@ from veil.api import open_pipeline
 from veil.detection.fake import FailingDetector, FakeDetector
 from veil.detections import Detections
 from veil.errors import OutputError, PrivacyError
-from veil.pipeline.config import FailMode, PipelineConfig, PrivacyPolicy, RunOptions
+from veil.pipeline.config import FailMode, PipelineConfig, PrivacyPolicy, RunOptions, TemporalConfig
 from veil.pipeline.detections_json import read_detections, write_detections
-from veil.types import ObjectClass
+from veil.types import ObjectClass, Origin
 
 MAGENTA = np.array([255, 0, 255])
 FACE = Detections.create([[8, 8, 40, 40]], [0.9], ObjectClass.FACE)
@@ -145,3 +145,20 @@ def test_folder_is_mirrored_and_non_media_skipped(make_video: MakeVideo, tmp_pat
     with PILImage.open(out / "sub" / "b.png") as copy:
         assert copy.format == "PNG"
     assert (tmp_path / "sheet.png").is_file()
+
+
+def test_video_detects_on_schedule_and_carries_regions_between(make_video: MakeVideo, tmp_path: Path) -> None:
+    src = make_video(name="in.mp4", width=96, height=64, frames=12)
+    detector = FakeDetector(FACE)
+    # The synthetic clip's checkered square dominates its thumbnails: every frame would look like a cut.
+    temporal = TemporalConfig(detect_every=4, change_threshold=None, scene_cut_threshold=1.0)
+    config = PipelineConfig(temporal=temporal)
+    with open_pipeline(config, detector=detector, anonymizer=RecordingAnonymizer()) as p:
+        report = p.anonymize_file(src, tmp_path / "out.mp4", RunOptions(write_detections=True))
+    assert detector.calls == report.frames_detected == 3  # frames 0, 4, 8
+    assert report.frames_propagated == 9
+    assert report.frames_read == report.frames_anonymized == report.frames_written == 12
+    saved = read_detections(tmp_path / "in.detections.json").by_index()
+    origins = [saved[i].origins[0] for i in range(12)]
+    assert origins == [Origin.DETECTED if i % 4 == 0 else Origin.PROPAGATED for i in range(12)]
+    assert {int(saved[i].track_ids[0]) for i in range(12) if saved[i].track_ids is not None} == {1}

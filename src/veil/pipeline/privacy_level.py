@@ -1,0 +1,83 @@
+"""One knob for how hard Veil tries: thresholds, detection interval, hold, margins and motion together."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from veil.pipeline.config import PrivacyPolicy, TemporalConfig
+from veil.types import ObjectClass
+
+__all__ = ["PrivacyLevel", "PrivacyPreset", "preset_for"]
+
+
+class PrivacyLevel(enum.Enum):
+    """How much speed and footage Veil trades for fewer leaks; the value is the CLI name."""
+
+    STANDARD = "standard"  # detector every 5th frame, tracks held and bridged: live-camera speed
+    STRICT = "strict"  # detector every other frame, lower thresholds, wider margins, longer holds
+    GUARANTEE = "guarantee"  # detector on every frame, plus moving blobs nothing explains
+
+
+@dataclass(frozen=True)
+class PrivacyPreset:
+    """The settings a privacy level stands for; explicit options given beside a level override them."""
+
+    score_thresholds: Mapping[ObjectClass, float]
+    margin_ratio: float
+    propagated_margin_ratio: float
+    temporal: TemporalConfig = field(default_factory=TemporalConfig)
+
+    def policy(self, **changes: object) -> PrivacyPolicy:
+        """Return the level's policy, with ``changes`` (PrivacyPolicy fields) applied."""
+        values: dict[str, object] = {
+            "score_thresholds": dict(self.score_thresholds),
+            "margin_ratio": self.margin_ratio,
+            "propagated_margin_ratio": self.propagated_margin_ratio,
+        }
+        values.update(changes)
+        return PrivacyPolicy(**values)  # type: ignore[arg-type]
+
+
+_DEFAULT = PrivacyPolicy()
+
+_PRESETS: Mapping[PrivacyLevel, PrivacyPreset] = MappingProxyType(
+    {
+        PrivacyLevel.STANDARD: PrivacyPreset(
+            score_thresholds=MappingProxyType(dict(_DEFAULT.score_thresholds)),
+            margin_ratio=_DEFAULT.margin_ratio,
+            propagated_margin_ratio=_DEFAULT.propagated_margin_ratio,
+            temporal=TemporalConfig(),
+        ),
+        PrivacyLevel.STRICT: PrivacyPreset(
+            score_thresholds=MappingProxyType(
+                {**_DEFAULT.score_thresholds, ObjectClass.FACE: 0.25, ObjectClass.LICENSE_PLATE: 0.4}
+            ),
+            margin_ratio=0.2,
+            propagated_margin_ratio=0.4,
+            temporal=TemporalConfig(detect_every=2, hold_frames=25, lookahead_frames=25),
+        ),
+        PrivacyLevel.GUARANTEE: PrivacyPreset(
+            score_thresholds=MappingProxyType(
+                {
+                    **_DEFAULT.score_thresholds,
+                    ObjectClass.FACE: 0.2,
+                    ObjectClass.LICENSE_PLATE: 0.3,
+                    ObjectClass.TEXT: 0.4,
+                }
+            ),
+            margin_ratio=0.25,
+            propagated_margin_ratio=0.5,
+            temporal=TemporalConfig(
+                detect_every=1, hold_frames=50, lookahead_frames=50, motion_fallback=True
+            ),
+        ),
+    }
+)
+
+
+def preset_for(level: PrivacyLevel) -> PrivacyPreset:
+    """Return the settings of ``level``."""
+    return _PRESETS[level]

@@ -1,0 +1,118 @@
+"""Run the detector on some frames of a stream and carry its regions to every frame, gaps filled."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from veil.detections import Detections
+from veil.pipeline.config import FailMode, TemporalConfig
+from veil.pipeline.failure import fail_closed
+from veil.propagation.crowd import merge_crowds
+from veil.propagation.gap_fill import LookAheadGapFiller
+from veil.propagation.motion import MotionFallback
+from veil.propagation.optical_flow import FlowPropagator
+from veil.propagation.scene_cut import SceneCutDetector
+from veil.propagation.schedule import DetectionSchedule
+from veil.types import Frame, Image
+
+__all__ = ["FrameRegions", "TemporalEngine"]
+
+_log = logging.getLogger(__name__)
+
+Detect = Callable[[Image, int], Detections]
+Select = Callable[[Detections], Detections]
+
+
+@dataclass(frozen=True)
+class FrameRegions:
+    """A frame ready to be anonymized and the regions to hide on it.
+
+    ``regions`` is ``None`` when the detector failed on this frame and the fail mode asks for the
+    whole frame to be hidden. ``detected`` tells whether the detector ran on the frame.
+    """
+
+    frame: Frame
+    regions: Detections | None
+    detected: bool
+
+
+class TemporalEngine:
+    """Turn a stream of frames into (frame, regions to hide) pairs, in order, each frame exactly once.
+
+    Per frame: a scene-cut check; the :class:`DetectionSchedule` decides whether the detector runs
+    (every ``detect_every`` frames, sooner after much change, always on a cut); detections are cut to
+    the ones the policy hides (``select``) and handed to a :class:`FlowPropagator`, which gives them
+    track ids and carries them, by optical flow, onto the frames in between; the optional motion
+    fallback adds moving blobs nothing explains; a :class:`LookAheadGapFiller` delays frames by
+    ``lookahead_frames`` so every track is hidden on each frame between its sightings, before its first
+    and ``hold_frames`` after its last; finally crowds are merged. With ``lookahead_frames=0`` frames
+    come out as they go in (live input).
+
+    A detector error raises :class:`PrivacyError` under ``FailMode.ABORT``; under ``HIDE_FRAME`` the
+    frame comes out with ``regions=None`` (hide it whole) and the stream goes on.
+    """
+
+    def __init__(
+        self, detect: Detect, select: Select, settings: TemporalConfig, fail_mode: FailMode = FailMode.ABORT
+    ) -> None:
+        self.settings = settings
+        self._detect = detect
+        self._select = select
+        self._fail_mode = fail_mode
+        self._scenes = SceneCutDetector(settings.scene_cut_threshold)
+        self._schedule = DetectionSchedule(settings.detect_every, settings.change_threshold)
+        self._propagator = FlowPropagator(
+            flow_long_side_px=settings.flow_long_side_px, hold_frames=settings.hold_frames
+        )
+        self._motion = (
+            MotionFallback(static_camera=settings.static_camera) if settings.motion_fallback else None
+        )
+        self._filler = LookAheadGapFiller(settings.lookahead_frames, settings.hold_frames)
+        self._waiting: dict[int, tuple[Frame, bool, bool]] = {}  # index → (frame, detected, failed)
+        self.frames_detected = 0
+
+    def push(self, frame: Frame) -> list[FrameRegions]:
+        """Take the next frame of the stream; return the frames now ready, oldest first."""
+        change = self._scenes.observe(frame.image)
+        if change.cut:
+            _log.debug("scene cut at frame %d (score %.2f)", frame.index, change.cut_score)
+            self._propagator.reset()
+            if self._motion is not None:
+                self._motion.reset()
+        detected = self._schedule.should_detect(frame.index, change.change_score, change.cut)
+        found, failed = self._detect_safely(frame) if detected else (None, False)
+        regions = self._propagator.update(frame, found)
+        if self._motion is not None:
+            regions = Detections.concat([regions, self._motion.update(frame, regions)])
+        self._waiting[frame.index] = (frame, detected and not failed, failed)
+        return self._ready(self._filler.push(frame.index, regions, scene_cut=change.cut))
+
+    def flush(self) -> list[FrameRegions]:
+        """Return every frame still waiting (end of stream); the engine can then start a new stream."""
+        ready = self._ready(self._filler.flush())
+        self._scenes.reset()
+        self._schedule.reset()
+        self._propagator.reset()
+        if self._motion is not None:
+            self._motion.reset()
+        return ready
+
+    def _detect_safely(self, frame: Frame) -> tuple[Detections | None, bool]:
+        try:
+            found = self._select(self._detect(frame.image, frame.index))
+        except Exception as exc:
+            fail_closed(self._fail_mode, frame.index, "detection", exc)
+            return None, True
+        self.frames_detected += 1
+        return found, False
+
+    def _ready(self, filled: list[tuple[int, Detections]]) -> list[FrameRegions]:
+        out = []
+        for index, regions in filled:
+            frame, detected, failed = self._waiting.pop(index)
+            if self.settings.crowd_size:
+                regions = merge_crowds(regions, crowd_size=self.settings.crowd_size)
+            out.append(FrameRegions(frame, None if failed else regions, detected))
+        return out
