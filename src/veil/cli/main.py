@@ -14,8 +14,11 @@ import click
 from veil import api
 from veil.api import PrivacyLevel, preset_for
 from veil.cli.exit_codes import ExitCode, exit_code_for
+from veil.cli.keys import keys
 from veil.cli.options import parse_methods, parse_targets, parse_thresholds
 from veil.cli.progress import FrameProgress
+from veil.cli.remove import remove
+from veil.cli.serve import serve
 from veil.errors import VeilError
 from veil.pipeline.config import (
     DEFAULT_TARGETS,
@@ -143,11 +146,11 @@ def cli(verbose: int) -> None:
 )
 @click.option(
     "--detect-size",
-    default=_DEFAULTS.detection.detect_long_side_px,
-    show_default=True,
-    type=int,
-    help="Detect on a copy whose long side is at most this many pixels (0: full size). Smaller is faster "
-    "but misses far-away faces; see --tile.",
+    type=click.IntRange(0, 8192),
+    default=None,
+    help="Detect on a copy whose long side is at most this many pixels (0: full size); smaller frames are "
+    "grown towards it for the face detector. Smaller is faster but misses far-away faces; see --tile "
+    "[default: from --privacy, 1280 at standard, 1920 above].",
 )
 @click.option(
     "--tile",
@@ -209,7 +212,7 @@ def anonymize(
     from_detections: Path | None,
     write_detections: bool,
     preview: Path | None,
-    detect_size: int,
+    detect_size: int | None,
     tile: bool,
     threads: int,
     models_dir: Path | None,
@@ -235,7 +238,11 @@ def anonymize(
         methods=parse_methods(methods),
         policy=policy,
         temporal=temporal,
-        detection=DetectionConfig(detect_long_side_px=detect_size, tile=tile, intra_op_threads=threads),
+        detection=DetectionConfig(
+            detect_long_side_px=level.detect_long_side_px if detect_size is None else detect_size,
+            tile=tile,
+            intra_op_threads=threads,
+        ),
         encoder=EncoderConfig(codec=codec, crf=crf, preset=preset),
         models_dir=models_dir,
         keep_audio=not no_audio,
@@ -308,6 +315,9 @@ def models_verify(models_dir: Path | None) -> None:
 
 
 # Commands defined in their own modules (one module per command) are registered here.
+cli.add_command(remove)
+cli.add_command(serve)
+cli.add_command(keys)
 
 
 def main() -> None:

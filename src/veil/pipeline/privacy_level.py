@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from veil.pipeline.config import PrivacyPolicy, TemporalConfig
+from veil.pipeline.config import DetectionConfig, PrivacyPolicy, TemporalConfig
 from veil.types import ObjectClass
 
 __all__ = ["PrivacyLevel", "PrivacyPreset", "preset_for"]
@@ -23,12 +23,17 @@ class PrivacyLevel(enum.Enum):
 
 @dataclass(frozen=True)
 class PrivacyPreset:
-    """The settings a privacy level stands for; explicit options given beside a level override them."""
+    """The settings a privacy level stands for; explicit options given beside a level override them.
+
+    ``detect_long_side_px`` is the detection size: larger frames are shrunk to it, and smaller ones grown
+    towards it (2× at most) for the face detector, whose smallest faces are about 10 px.
+    """
 
     score_thresholds: Mapping[ObjectClass, float]
     margin_ratio: float
     propagated_margin_ratio: float
     temporal: TemporalConfig = field(default_factory=TemporalConfig)
+    detect_long_side_px: int = DetectionConfig().detect_long_side_px
 
     def policy(self, **changes: object) -> PrivacyPolicy:
         """Return the level's policy, with ``changes`` (PrivacyPolicy fields) applied."""
@@ -58,6 +63,7 @@ _PRESETS: Mapping[PrivacyLevel, PrivacyPreset] = MappingProxyType(
             margin_ratio=0.2,
             propagated_margin_ratio=0.4,
             temporal=TemporalConfig(detect_every=2, hold_frames=25, lookahead_frames=25),
+            detect_long_side_px=1920,
         ),
         PrivacyLevel.GUARANTEE: PrivacyPreset(
             score_thresholds=MappingProxyType(
@@ -73,6 +79,7 @@ _PRESETS: Mapping[PrivacyLevel, PrivacyPreset] = MappingProxyType(
             temporal=TemporalConfig(
                 detect_every=1, hold_frames=50, lookahead_frames=50, motion_fallback=True
             ),
+            detect_long_side_px=1920,
         ),
     }
 )

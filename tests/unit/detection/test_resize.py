@@ -5,7 +5,9 @@ import pytest
 from red_patch_fakes import RedPatchDetector, image_with_patches
 
 from veil.detection.resize import ResizedDetector, downscale
+from veil.detections import Detections
 from veil.errors import ConfigError
+from veil.types import ObjectClass
 
 
 def test_small_images_pass_through_untouched() -> None:
@@ -47,3 +49,24 @@ def test_downscale_keeps_the_aspect_ratio(
 def test_tiny_targets_are_refused() -> None:
     with pytest.raises(ConfigError, match="long_side_px"):
         ResizedDetector(RedPatchDetector(), 8)
+
+
+def test_small_images_are_enlarged_up_to_the_limit_and_regions_mapped_back() -> None:
+    seen: list[tuple[int, ...]] = []
+
+    class Recorder:
+        classes = frozenset({ObjectClass.FACE})
+
+        def detect(self, image: np.ndarray) -> Detections:
+            seen.append(image.shape)
+            h, w = image.shape[:2]
+            return Detections.create([[w / 4, h / 4, w / 2, h / 2]], [0.9], ObjectClass.FACE)
+
+    image = np.zeros((90, 160, 3), np.uint8)
+    out = ResizedDetector(Recorder(), 1280, max_enlarge=2.0).detect(image)
+    assert seen == [(180, 320, 3)]  # 2× is the limit, not the 8× that would reach 1280
+    np.testing.assert_allclose(out.boxes_xyxy[0], [40, 22.5, 80, 45])
+    ResizedDetector(Recorder(), 200, max_enlarge=2.0).detect(image)
+    assert seen[-1] == (112, 200, 3)  # grown only to the long side asked for
+    ResizedDetector(Recorder(), 1280).detect(image)
+    assert seen[-1] == (90, 160, 3)  # without max_enlarge small images pass through
