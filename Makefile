@@ -9,7 +9,7 @@ export VEIL_MODELS_DIR ?= $(if $(wildcard $(SHARED_MODELS)/MANIFEST.md),$(SHARED
 IN  ?= ../shared/data/video/dashcam_highway_640x360.mp4
 OUT ?= $(basename $(notdir $(IN))).anon$(suffix $(IN))
 
-.PHONY: install install-dev run check test bench
+.PHONY: install install-dev browser run check test bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ install: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 
 install-dev: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,serve,audit]'
 
 run: install
 	$(BIN)/veil anonymize "$(IN)" -o "$(OUT)"
@@ -29,7 +29,11 @@ check: install-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: check
+# The web console's browser test drives Debian's Chromium (installed once, with apt).
+browser:
+	bash .ci/install-browser
+
+test: check browser
 	$(BIN)/pytest
 
 bench: install-dev

@@ -1,6 +1,6 @@
 """Draw the README's pictures from public-domain media (scikit-image's ``astronaut``), never from test data.
 
-    python docs/make_pictures.py       # needs the models (VEIL_MODELS_DIR) and scikit-image
+python docs/make_pictures.py       # needs the models (VEIL_MODELS_DIR) and scikit-image
 """
 
 from __future__ import annotations

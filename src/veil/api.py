@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from types import TracebackType
 
@@ -21,9 +22,11 @@ from veil.anonymizers.base import Anonymizer
 from veil.detection.base import Detector
 from veil.detections import Detections
 from veil.errors import UnreadableMediaError
+from veil.live import LiveReport, LiveSettings, run_stream
 from veil.models.catalog import CATALOG, ModelSpec
 from veil.models.store import ModelStatus, fetch_models, verify_models
 from veil.pipeline.batch import run_tree
+from veil.pipeline.choices import UserChoices, parse_methods, parse_targets, parse_thresholds
 from veil.pipeline.config import PipelineConfig, RunOptions
 from veil.pipeline.frame_processor import FrameProcessor
 from veil.pipeline.preview import ContactSheet
@@ -33,17 +36,23 @@ from veil.pipeline.runner import Progress, run_file
 from veil.types import Image
 
 __all__ = [
+    "LiveReport",
+    "LiveSettings",
     "ModelSpec",
     "ModelStatus",
     "Pipeline",
     "PrivacyLevel",
     "PrivacyPreset",
+    "UserChoices",
     "anonymize_image",
     "anonymize_path",
     "anonymize_video",
     "fetch_models",
     "list_models",
     "open_pipeline",
+    "parse_methods",
+    "parse_targets",
+    "parse_thresholds",
     "preset_for",
     "verify_models",
 ]
@@ -115,6 +124,23 @@ class Pipeline:
                 src, dst, options, lambda s, d, o, sheet: self.anonymize_file(s, d, o, progress, sheet)
             )
         return self.anonymize_file(src, dst, options, progress)
+
+    def stream(
+        self,
+        source: str,
+        destination: str,
+        settings: LiveSettings | None = None,
+        *,
+        stop: threading.Event | None = None,
+    ) -> LiveReport:
+        """Anonymize a live source (camera, rtsp/udp/tcp/http URL, file) into a file or network stream.
+
+        Forward-only (no lookahead) within ``settings.latency_budget_ms``; runs until the source ends,
+        ``settings.max_frames`` are read or ``stop`` is set. See :func:`veil.live.run_stream`.
+
+        >>> pipeline.stream("rtsp://camera/stream", "udp://127.0.0.1:5000?pkt_size=1316")  # doctest: +SKIP
+        """
+        return run_stream(self._frame_processor, source, destination, settings or LiveSettings(), stop=stop)
 
     def close(self) -> None:
         """Release the models."""

@@ -27,6 +27,7 @@ class ExitCode(enum.IntEnum):
     OUTPUT = 5  # output cannot be written
     PRIVACY = 6  # anonymization could not be guaranteed; nothing written
     PARTIAL = 7  # a batch finished but some files failed
+    LEAK = 8  # veil audit: a leak rate is over the --fail-over limit
 
 
 # Most specific first: OutputError and UnsupportedFrameError are MediaErrors too.

@@ -5,29 +5,24 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import click
 
 from veil import api
-from veil.api import PrivacyLevel, preset_for
+from veil.api import PrivacyLevel
+from veil.cli.audit import audit
+from veil.cli.edge import edge
+from veil.cli.eval import eval_command
 from veil.cli.exit_codes import ExitCode, exit_code_for
 from veil.cli.keys import keys
-from veil.cli.options import parse_methods, parse_targets, parse_thresholds
+from veil.cli.options import models_dir_option, on_error_option, privacy_option, quiet_option, threads_option
 from veil.cli.progress import FrameProgress
 from veil.cli.remove import remove
 from veil.cli.serve import serve
+from veil.cli.stream import stream
 from veil.errors import VeilError
-from veil.pipeline.config import (
-    DEFAULT_TARGETS,
-    DetectionConfig,
-    EncoderConfig,
-    FailMode,
-    PipelineConfig,
-    RunOptions,
-)
+from veil.pipeline.config import DEFAULT_TARGETS, FailMode, PipelineConfig, RunOptions
 
 __all__ = ["cli", "main"]
 
@@ -77,16 +72,11 @@ def cli(verbose: int) -> None:
     "(face 0.35, plate 0.5, person/vehicle 0.3): a false alarm costs a blurred patch, a miss "
     "exposes someone.",
 )
-@click.option(
-    "--privacy",
-    "privacy_level",
-    type=click.Choice([level.value for level in PrivacyLevel]),
-    default=PrivacyLevel.STANDARD.value,
-    show_default=True,
-    help="How hard to try, in one knob (video). standard: detector on every 5th frame, regions carried "
+@privacy_option(
+    "How hard to try, in one knob (video). standard: detector on every 5th frame, regions carried "
     "between by optical flow, tracks bridged and held 10 frames: fast enough for live cameras. strict: "
     "every 2nd frame, lower thresholds, wider margins, 25-frame holds. guarantee: every frame, plus "
-    "any moving person-sized blob no detection explains. Options below override single settings.",
+    "any moving person-sized blob no detection explains. Options below override single settings."
 )
 @click.option(
     "--detect-every",
@@ -123,13 +113,9 @@ def cli(verbose: int) -> None:
     help="Grow each region by this share of its size on every side, so hair, ears and plate frames go "
     "too; carried regions grow twice as much [default: from --privacy, 0.15 at standard].",
 )
-@click.option(
-    "--on-error",
-    type=click.Choice([m.value for m in FailMode]),
-    default=FailMode.ABORT.value,
-    show_default=True,
-    help="If a detector fails on a frame: abort (no output is left) or hide-frame (write that frame "
-    "fully hidden and go on). The raw frame is never written.",
+@on_error_option(
+    "If a detector fails on a frame: abort (no output is left) or hide-frame (write that frame "
+    "fully hidden and go on). The raw frame is never written."
 )
 @click.option(
     "--detect-only", is_flag=True, help="Write INPUT-STEM.detections.json next to OUTPUT and no media."
@@ -158,13 +144,8 @@ def cli(verbose: int) -> None:
     help="Also detect faces and plates on overlapping full-resolution tiles: finds small, distant ones, "
     "several times slower.",
 )
-@click.option("--threads", default=0, show_default=True, type=int, help="Inference threads (0: automatic).")
-@click.option(
-    "--models-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    envvar="VEIL_MODELS_DIR",
-    help="Folder with the model files [env VEIL_MODELS_DIR; else the user cache, else download].",
-)
+@threads_option
+@models_dir_option
 @click.option(
     "--codec", default=_DEFAULTS.encoder.codec, show_default=True, help="Video encoder (FFmpeg name)."
 )
@@ -194,7 +175,7 @@ def cli(verbose: int) -> None:
     type=int,
     help="Refuse frames larger than this many pixels (guards against decompression bombs).",
 )
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
+@quiet_option
 def anonymize(
     input_path: Path,
     output: Path,
@@ -225,30 +206,28 @@ def anonymize(
     quiet: bool,
 ) -> None:
     """Hide faces, plates and more in an image, a video, or a folder of them."""
-    level = preset_for(PrivacyLevel(privacy_level))
-    score_thresholds = dict(level.score_thresholds)
-    if thresholds is not None:
-        score_thresholds.update(parse_thresholds(thresholds))
-    margins = {} if margin is None else {"margin_ratio": margin, "propagated_margin_ratio": 2 * margin}
-    policy = level.policy(score_thresholds=score_thresholds, fail_mode=FailMode(on_error), **margins)
-    given = _given(detect_every=detect_every, hold_frames=hold_frames, lookahead_frames=lookahead_frames)
-    temporal = replace(level.temporal, static_camera=static_camera, **given)
-    config = PipelineConfig(
-        targets=parse_targets(targets),
-        methods=parse_methods(methods),
-        policy=policy,
-        temporal=temporal,
-        detection=DetectionConfig(
-            detect_long_side_px=level.detect_long_side_px if detect_size is None else detect_size,
-            tile=tile,
-            intra_op_threads=threads,
-        ),
-        encoder=EncoderConfig(codec=codec, crf=crf, preset=preset),
-        models_dir=models_dir,
+    config = api.UserChoices(
+        targets=targets,
+        methods=methods,
+        thresholds=thresholds,
+        privacy=PrivacyLevel(privacy_level),
+        detect_every=detect_every,
+        hold_frames=hold_frames,
+        lookahead_frames=lookahead_frames,
+        static_camera=static_camera,
+        margin=margin,
+        on_error=FailMode(on_error),
+        detect_size=detect_size,
+        tile=tile,
+        threads=threads,
+        codec=codec,
+        crf=crf,
+        preset=preset,
         keep_audio=not no_audio,
         strip_location=not keep_location,
+        models_dir=models_dir,
         max_pixels=max_pixels,
-    )
+    ).to_config()
     options = RunOptions(
         detect_only=detect_only,
         from_detections=from_detections,
@@ -263,11 +242,6 @@ def anonymize(
         for failure in report.failures:
             click.echo(f"veil: failed: {failure}", err=True)
         sys.exit(ExitCode.PARTIAL)
-
-
-def _given(**values: int | None) -> dict[str, Any]:
-    """Return the options the user gave (not None), to override a preset's."""
-    return {name: value for name, value in values.items() if value is not None}
 
 
 @cli.group()
@@ -318,6 +292,10 @@ def models_verify(models_dir: Path | None) -> None:
 cli.add_command(remove)
 cli.add_command(serve)
 cli.add_command(keys)
+cli.add_command(edge)
+cli.add_command(stream)
+cli.add_command(audit)
+cli.add_command(eval_command)
 
 
 def main() -> None:

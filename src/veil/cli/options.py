@@ -1,66 +1,87 @@
-"""Parse the CLI's compact option values (``face=blur,plate=pixelate``) into configuration types."""
+"""The compact option parsers (``face=blur,plate=pixelate``) as click errors, so the option is named."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 import click
+from click.decorators import FC
 
-from veil.pipeline.config import Method
+from veil import api
+from veil.api import PrivacyLevel
+from veil.errors import ConfigError
+from veil.pipeline.config import FailMode, Method
 from veil.types import ObjectClass
 
-__all__ = ["parse_class_map", "parse_methods", "parse_targets", "parse_thresholds"]
+__all__ = [
+    "models_dir_option",
+    "on_error_option",
+    "parse_methods",
+    "parse_targets",
+    "parse_thresholds",
+    "privacy_option",
+    "quiet_option",
+    "threads_option",
+]
 
-V = TypeVar("V")
+T = TypeVar("T")
+
+
+def _click_errors(parse: Callable[[str], T], text: str) -> T:
+    try:
+        return parse(text)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def parse_targets(text: str) -> frozenset[ObjectClass]:
     """Parse ``face,plate,...`` into classes."""
-    try:
-        return frozenset(ObjectClass.parse(name) for name in text.split(",") if name.strip())
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-def parse_class_map(text: str, parse_value: Callable[[str], V], what: str) -> dict[ObjectClass, V]:
-    """Parse ``class=value,...``; a bare value applies to every class."""
-    result: dict[ObjectClass, V] = {}
-    for item in (part.strip() for part in text.split(",")):
-        if not item:
-            continue
-        name, sep, value = item.partition("=")
-        try:
-            classes = [ObjectClass.parse(name)] if sep else list(ObjectClass)
-            parsed = parse_value(value if sep else name)
-        except ValueError as exc:
-            raise click.BadParameter(f"{item!r}: {exc}") from None
-        for cls in classes:
-            result[cls] = parsed
-    if not result:
-        raise click.BadParameter(f"no {what} given")
-    return result
-
-
-def _method(name: str) -> Method:
-    try:
-        return Method(name.strip().lower())
-    except ValueError:
-        raise ValueError(f"unknown method {name!r}; valid: {', '.join(m.value for m in Method)}") from None
-
-
-def _score(text: str) -> float:
-    value = float(text)
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"threshold {value} is not in [0, 1]")
-    return value
+    return _click_errors(api.parse_targets, text)
 
 
 def parse_methods(text: str) -> dict[ObjectClass, Method]:
     """Parse ``face=blur,plate=pixelate`` (or one method for all)."""
-    return parse_class_map(text, _method, "method")
+    return _click_errors(api.parse_methods, text)
 
 
 def parse_thresholds(text: str) -> dict[ObjectClass, float]:
     """Parse ``face=0.3,plate=0.5`` (or one threshold for all)."""
-    return parse_class_map(text, _score, "threshold")
+    return _click_errors(api.parse_thresholds, text)
+
+
+# Options several commands share, declared once so their names, defaults and help agree.
+models_dir_option = click.option(
+    "--models-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    envvar="VEIL_MODELS_DIR",
+    help="Folder with the model files [env VEIL_MODELS_DIR; else the user cache, else download].",
+)
+threads_option = click.option(
+    "--threads", default=0, show_default=True, type=int, help="Inference threads (0: automatic)."
+)
+quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
+
+
+def privacy_option(help_text: str) -> Callable[[FC], FC]:
+    """``--privacy LEVEL`` (passed as ``privacy_level``), standard by default."""
+    return click.option(
+        "--privacy",
+        "privacy_level",
+        type=click.Choice([level.value for level in PrivacyLevel]),
+        default=PrivacyLevel.STANDARD.value,
+        show_default=True,
+        help=help_text,
+    )
+
+
+def on_error_option(help_text: str) -> Callable[[FC], FC]:
+    """``--on-error abort|hide-frame``, abort by default."""
+    return click.option(
+        "--on-error",
+        type=click.Choice([m.value for m in FailMode]),
+        default=FailMode.ABORT.value,
+        show_default=True,
+        help=help_text,
+    )

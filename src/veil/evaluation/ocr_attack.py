@@ -23,6 +23,7 @@ __all__ = [
     "MIN_SIMILARITY",
     "PlateReader",
     "PlateReading",
+    "TextLine",
     "is_read",
     "levenshtein",
     "normalize_plate",
@@ -93,6 +94,21 @@ class PlateReading:
     scale: float
 
 
+@dataclass(frozen=True)
+class TextLine:
+    """A line of text RapidOCR's own detector found in a whole image, and what it read there.
+
+    Args:
+        box_xyxy: the bounding box of the detected quadrilateral, in image pixels.
+        text: the reading, unnormalized.
+        score: the recognizer's confidence in [0, 1].
+    """
+
+    box_xyxy: tuple[float, float, float, float]
+    text: str
+    score: float
+
+
 class PlateReader:
     """Read plate crops with RapidOCR's PP-OCRv4 recognition model (detection and angle models unused).
 
@@ -137,6 +153,21 @@ class PlateReader:
             text, score = (str(result[0][0]), float(result[0][1])) if result else ("", 0.0)
             out.append(PlateReading(text, score, scale))
         return out
+
+    def find_text(self, image: Image) -> list[TextLine]:
+        """Return the text lines RapidOCR's PP-OCRv4 detector finds in ``image`` (RGB) and their readings.
+
+        RapidOCR upscales so the short side is at least 736 px and drops readings it scores below 0.5.
+        """
+        bgr = np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        result, _ = self._engine(bgr, use_det=True, use_cls=False, use_rec=True)
+        lines: list[TextLine] = []
+        for quad, text, score in result or ():
+            corners = np.asarray(quad, np.float32).reshape(-1, 2)
+            low, high = corners.min(axis=0), corners.max(axis=0)
+            box = (float(low[0]), float(low[1]), float(high[0]), float(high[1]))
+            lines.append(TextLine(box, str(text), float(score)))
+        return lines
 
     def read(self, image: Image, box_xyxy: npt.ArrayLike) -> str:
         """Return the most confident reading of the plate at ``box_xyxy``."""

@@ -22,6 +22,7 @@ from veil.errors import ConfigError, OutputError, UnreadableMediaError
 from veil.pipeline.config import EncoderConfig
 from veil.types import Frame, Image, VideoInfo
 from veil.video.atomic import check_output, discard, partial_path, publish
+from veil.video.encoder import encoder_options, find_encoder
 from veil.video.metadata import clean_metadata
 from veil.video.probe import is_cover_art
 from veil.video.remux import SideStreams
@@ -62,16 +63,6 @@ def _output_format(dst: Path) -> str:
         raise OutputError(
             f"cannot write {dst}: unsupported video suffix {dst.suffix!r}; use one of {valid}"
         ) from None
-
-
-def _encoder_options(encoder: EncoderConfig) -> dict[str, str]:
-    """Translate the encoder config into the options the chosen FFmpeg encoder understands."""
-    if encoder.codec in ("libx264", "libx264rgb", "libx265"):
-        return {"crf": str(encoder.crf), "preset": encoder.preset}
-    if encoder.codec.startswith("libvpx") or encoder.codec in ("libaom-av1", "libsvtav1"):
-        return {"crf": str(encoder.crf), "b": "0"}
-    _log.info("encoder %s: crf and preset do not apply; using its defaults", encoder.codec)
-    return {}
 
 
 def _pixel_format(codec: Codec) -> str:
@@ -134,12 +125,7 @@ class VideoWriter:
         self._source = Path(source)
         check_output(self._dst, self._source)
         self._format = _output_format(self._dst)
-        try:
-            self._codec = Codec(encoder.codec, "w")
-        except (ValueError, av.error.FFmpegError):
-            raise ConfigError(
-                f"video encoder {encoder.codec!r} is not available in this FFmpeg build"
-            ) from None
+        self._codec = find_encoder(encoder)
         self._pix_fmt = _pixel_format(self._codec)
         self._partial = partial_path(self._dst)
         self._info = info
@@ -265,7 +251,7 @@ class VideoWriter:
         if self._format not in _FRAME_SLOT_FORMATS and first.time_base is not None and first.pts is not None:
             self._time_base = first.time_base
         stream = out.add_stream(
-            self._codec.name, rate=self._info.frame_rate, options=_encoder_options(self._encoder)
+            self._codec.name, rate=self._info.frame_rate, options=encoder_options(self._encoder)
         )
         if not isinstance(stream, VideoStream):
             raise ConfigError(f"encoder {self._codec.name!r} is not a video encoder")

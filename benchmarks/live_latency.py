@@ -1,0 +1,167 @@
+"""Added latency of ``veil stream`` at 720p30, forward-only, standard privacy, on loopback.
+
+A sender thread plays the dashcam clip, upscaled to 1280×720, as a real-time MPEG-TS stream over TCP to
+127.0.0.1; Veil reads it, anonymizes it (standard level, lookahead 0) and sends MPEG-TS over UDP to a
+receiver thread. Printed:
+
+- Veil's added latency per frame: from the packet carrying the raw frame leaving Veil's demuxer to the
+  anonymized frame's packet entering the output socket (p50 / p95 / max), and the frames dropped to
+  keep the budget;
+- an outside check: sender → receiver latency through Veil minus the same path without Veil (median).
+
+    python benchmarks/live_latency.py                 # needs VEIL_DATA_DIR / VEIL_MODELS_DIR or ../shared
+    python benchmarks/live_latency.py --frames 150 --budget-ms 150
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import threading
+import time
+from pathlib import Path
+
+import av
+import av.error
+
+from veil.api import LiveReport, LiveSettings, PrivacyLevel, open_pipeline, preset_for
+from veil.live.loopback import StreamSender
+from veil.pipeline.config import DetectionConfig, EncoderConfig, PipelineConfig
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("VEIL_DATA_DIR", REPO.parent / "shared" / "data"))
+MODELS = Path(os.environ.get("VEIL_MODELS_DIR", REPO.parent / "shared" / "models"))
+CLIP = DATA / "video" / "dashcam_highway_640x360.mp4"
+SIZE = (1280, 720)
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    """Return a port on 127.0.0.1 that is free now."""
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Receiver:
+    """Read an MPEG-TS stream on a thread; record when each frame (by seconds from the first) arrived."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.received_s: dict[float, float] = {}
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> Receiver:
+        self._thread.start()
+        return self
+
+    def join(self) -> None:
+        self._thread.join(60)
+
+    def _run(self) -> None:
+        try:
+            opts = {"probesize": "500000", "analyzeduration": "500000"}
+            with av.open(self.url, "r", options=opts, timeout=(30, 3)) as container:
+                stream = container.streams.video[0]
+                stream.thread_type = "SLICE"
+                first = None
+                for packet in container.demux(stream):
+                    now = time.monotonic()
+                    for frame in packet.decode():
+                        if frame.pts is None:
+                            continue
+                        first = frame.pts if first is None else first
+                        offset = float((frame.pts - first) * stream.time_base)
+                        self.received_s[round(offset, 6)] = now
+        except av.error.ExitError:
+            pass  # the read timed out: the stream is over
+        except BaseException as exc:
+            self.error = exc
+
+
+def end_to_end_ms(sent: dict[float, float], received: dict[float, float]) -> list[float]:
+    """Return receive − send times in ms for frames both sides saw."""
+    return [(received[k] - sent[k]) * 1000 for k in sorted(sent) if k in received]
+
+
+def direct_path(frames: int) -> list[float]:
+    """Sender → receiver over loopback without Veil: the transport's own latency."""
+    port = free_port(socket.SOCK_DGRAM)
+    receiver = Receiver(f"udp://127.0.0.1:{port}").start()
+    time.sleep(0.5)  # let the receiver bind
+    sender = StreamSender(CLIP, f"udp://127.0.0.1:{port}?pkt_size=1316", size=SIZE, max_frames=frames)
+    sender.start().join()
+    receiver.join()
+    return end_to_end_ms(sender.sent_s, receiver.received_s)
+
+
+def through_veil(frames: int, budget_ms: float, preset: str) -> tuple[LiveReport, list[float]]:
+    """Sender → Veil → receiver; return Veil's report and the end-to-end latencies."""
+    level = preset_for(PrivacyLevel.STANDARD)
+    config = PipelineConfig(
+        policy=level.policy(),
+        temporal=level.temporal,
+        detection=DetectionConfig(detect_long_side_px=level.detect_long_side_px),
+        encoder=EncoderConfig(preset=preset),
+        models_dir=MODELS,
+    )
+    in_port, out_port = free_port(), free_port(socket.SOCK_DGRAM)
+    receiver = Receiver(f"udp://127.0.0.1:{out_port}").start()
+    settings = LiveSettings(latency_budget_ms=budget_ms, open_timeout_s=30)
+    with open_pipeline(config) as pipeline:
+        pipeline.detect(next_frame())  # load the models before the stream starts, as a service would
+        sender = StreamSender(CLIP, f"tcp://127.0.0.1:{in_port}", size=SIZE, max_frames=frames).start()
+        report = pipeline.stream(
+            f"tcp://127.0.0.1:{in_port}?listen=1", f"udp://127.0.0.1:{out_port}?pkt_size=1316", settings
+        )
+    sender.join()
+    receiver.join()
+    return report, end_to_end_ms(sender.sent_s, receiver.received_s)
+
+
+def next_frame() -> object:
+    """Return one 720p frame of the clip, for loading the models."""
+    import cv2
+    import numpy as np
+
+    with av.open(str(CLIP)) as container:
+        frame = next(container.decode(video=0)).to_ndarray(format="rgb24")
+    return np.ascontiguousarray(cv2.resize(frame, SIZE), np.uint8)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=300, help="frames to stream (30 per second)")
+    parser.add_argument("--budget-ms", type=float, default=150.0, help="latency budget")
+    parser.add_argument("--preset", default="veryfast", help="x264 preset of Veil's output (CLI default)")
+    args = parser.parse_args()
+    print(
+        f"{CLIP.name} upscaled to {SIZE[0]}x{SIZE[1]} at 30 fps, {args.frames} frames, loopback; "
+        f"x264 {args.preset}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (shared: noisy)"
+    )
+    report, veil_e2e = through_veil(args.frames, args.budget_ms, args.preset)
+    lat = report.latency
+    print(
+        f"veil added latency (demuxer out -> socket in): p50 {lat.percentile(50):.1f} ms, "
+        f"p95 {lat.percentile(95):.1f} ms, max {lat.max_ms:.1f} ms over {lat.count} frames"
+    )
+    print(
+        f"frames read {report.frames_read}, dropped {report.frames_dropped}, "
+        f"written {report.frames_written}, late (> {args.budget_ms:.0f} ms) {report.frames_late}; "
+        f"detected {report.frames_detected}, "
+        f"propagated {report.frames_propagated}"
+    )
+    direct = direct_path(args.frames)
+    if veil_e2e and direct:
+        veil_med, direct_med = statistics.median(veil_e2e), statistics.median(direct)
+        print(
+            f"outside check: sender->receiver median {veil_med:.1f} ms through veil, {direct_med:.1f} ms "
+            f"direct: {veil_med - direct_med:.1f} ms added (includes a second MPEG-TS demux hop)"
+        )
+
+
+if __name__ == "__main__":
+    main()

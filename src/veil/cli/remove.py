@@ -1,0 +1,149 @@
+"""``veil remove``: take persons and vehicles out of a video and fill in the background behind them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+# The CLI reaches the removal verbs through the package's public surface, as it does veil.api.
+from veil import removal
+from veil.cli.options import models_dir_option, parse_targets, quiet_option
+from veil.pipeline.config import EncoderConfig
+
+__all__ = ["remove"]
+
+_DEFAULTS = removal.RemovalSettings()
+
+
+def _parse_box(text: str | None) -> tuple[float, float, float, float] | None:
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        x1, y1, x2, y2 = (float(p) for p in parts)
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: give four numbers x1,y1,x2,y2 in frame pixels") from None
+    return x1, y1, x2, y2
+
+
+@click.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Output video file.")
+@click.option(
+    "--targets",
+    default="person,vehicle",
+    show_default=True,
+    help="Classes to remove: person, vehicle or both.",
+)
+@click.option(
+    "--track-id",
+    type=click.IntRange(min=0),
+    help="Remove only the object with this track id (ids as in the detections JSON; see --detections).",
+)
+@click.option(
+    "--box",
+    help="Remove only what lies in this box, x1,y1,x2,y2 in frame pixels (e.g. 410,220,640,380).",
+)
+@click.option(
+    "--static",
+    "still_object",
+    is_flag=True,
+    help="The object does not move (a parked car): remove the union of its masks on every frame. "
+    "Needs --box or --track-id.",
+)
+@click.option(
+    "--detections",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="Take regions and track ids from this detections JSON (veil anonymize --detections) "
+    "instead of detecting.",
+)
+@click.option(
+    "--threshold",
+    default=_DEFAULTS.score_threshold,
+    show_default=True,
+    type=click.FloatRange(0.0, 1.0),
+    help="Least detector score of an object to remove.",
+)
+@click.option(
+    "--silhouettes",
+    is_flag=True,
+    help="Remove segmented silhouettes (DeepLab) instead of whole boxes: less to fill, but a head or an "
+    "arm the coarse segmentation misses is left behind.",
+)
+@click.option(
+    "--no-motion",
+    is_flag=True,
+    help="Do not also remove moving foreground that no detection explains.",
+)
+@click.option(
+    "--dilate",
+    type=click.IntRange(0, 256),
+    default=None,
+    help="Grow masks by this many pixels [default: 0.6 % of the frame's long side, at least 3].",
+)
+@click.option(
+    "--shadow-margin",
+    default=_DEFAULTS.shadow_margin_ratio,
+    show_default=True,
+    type=click.FloatRange(0.0, 1.0),
+    help="Grow each mask around the object's feet or wheels by this share of its height, for its shadow.",
+)
+@click.option(
+    "--window",
+    default=_DEFAULTS.window_radius,
+    show_default=True,
+    type=click.IntRange(1, 120),
+    help="Frames before and after each frame that may lend it background (memory grows with it).",
+)
+@click.option("--detect-every", default=1, show_default=True, type=click.IntRange(1, 1000))
+@models_dir_option
+@click.option("--crf", default=EncoderConfig().crf, show_default=True, type=int, help="Output quality.")
+@click.option("--preset", default=EncoderConfig().preset, show_default=True, help="Encoder speed preset.")
+@click.option("--no-audio", is_flag=True, help="Drop audio (by default it is copied untouched).")
+@quiet_option
+def remove(
+    input_path: Path,
+    output: Path,
+    targets: str,
+    track_id: int | None,
+    box: str | None,
+    still_object: bool,
+    detections: Path | None,
+    threshold: float,
+    silhouettes: bool,
+    no_motion: bool,
+    dilate: int | None,
+    shadow_margin: float,
+    window: int,
+    detect_every: int,
+    models_dir: Path | None,
+    crf: int,
+    preset: str,
+    no_audio: bool,
+    quiet: bool,
+) -> None:
+    """Remove persons and vehicles from a video, filling in the background other frames show."""
+    settings = removal.RemovalSettings(
+        targets=parse_targets(targets),
+        track_id=track_id,
+        box_xyxy=_parse_box(box),
+        detections=detections,
+        score_threshold=threshold,
+        detect_every=detect_every,
+        motion=not no_motion,
+        silhouettes=silhouettes,
+        dilate_px=dilate,
+        shadow_margin_ratio=shadow_margin,
+        window_radius=window,
+        encoder=EncoderConfig(crf=crf, preset=preset),
+        models_dir=models_dir,
+        keep_audio=not no_audio,
+    )
+    if still_object:
+        report = removal.remove_static_object(input_path, output, settings)
+    else:
+        report = removal.remove_dynamic_object(input_path, output, settings)
+    if not quiet:
+        click.echo(json.dumps(report.to_dict()), err=True)

@@ -1,0 +1,61 @@
+"""Settings of one live run: latency budget, dropping, reconnection and source options."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from veil.errors import ConfigError
+
+__all__ = ["LiveSettings"]
+
+
+def _check_range(name: str, value: float, low: float, high: float) -> None:
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={value!r} is out of range [{low}, {high}]")
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    """How a live stream is read, held to its latency budget and written.
+
+    Args:
+        latency_budget_ms: a frame should leave at most this long after it arrived; frames that would
+            leave later are dropped before anonymization while a newer frame waits (never written raw).
+        repeat_dropped: write the last anonymized picture at a dropped frame's timestamp, so the output
+            keeps the source's frame rate; otherwise dropped frames are left out (variable frame rate).
+        realtime: pace a file source at its own frame rate, as a camera would deliver it.
+        max_frames: stop after reading this many frames (``None``: run until the source ends or a stop).
+        queue_frames: most decoded frames waiting for the anonymizer; older ones are dropped first.
+        reconnect_attempts: how many times in a row a lost network source is reopened before giving up.
+        reconnect_delay_s: pause before each reopening.
+        open_timeout_s: longest wait for a source to open (a listening socket waits for its sender).
+        read_timeout_s: longest wait for the next data of an open source before it counts as lost.
+        input_options: FFmpeg demuxer/protocol options added to (and overriding) Veil's low-latency ones.
+    """
+
+    latency_budget_ms: float = 150.0
+    repeat_dropped: bool = False
+    realtime: bool = False
+    max_frames: int | None = None
+    queue_frames: int = 8
+    reconnect_attempts: int = 0
+    reconnect_delay_s: float = 1.0
+    open_timeout_s: float = 30.0
+    read_timeout_s: float = 5.0
+    input_options: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _check_range("latency_budget_ms", self.latency_budget_ms, 1.0, 60_000.0)
+        if self.max_frames is not None:
+            _check_range("max_frames", self.max_frames, 1, 2**40)
+        _check_range("queue_frames", self.queue_frames, 1, 1000)
+        _check_range("reconnect_attempts", self.reconnect_attempts, 0, 1000)
+        _check_range("reconnect_delay_s", self.reconnect_delay_s, 0.0, 600.0)
+        _check_range("open_timeout_s", self.open_timeout_s, 0.1, 86_400.0)
+        _check_range("read_timeout_s", self.read_timeout_s, 0.1, 3600.0)
+
+    @property
+    def latency_budget_s(self) -> float:
+        """The latency budget in seconds."""
+        return self.latency_budget_ms / 1000.0

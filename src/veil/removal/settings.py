@@ -1,0 +1,106 @@
+"""Frozen settings of one object-removal run: what to remove and how far to look for background."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from veil.errors import ConfigError
+from veil.pipeline.config import EncoderConfig
+from veil.types import ObjectClass
+
+__all__ = ["REMOVABLE_CLASSES", "RemovalSettings"]
+
+REMOVABLE_CLASSES = frozenset({ObjectClass.PERSON, ObjectClass.VEHICLE})
+"""Classes whose whole body can be removed (a face or plate alone would leave a headless body)."""
+
+
+def _check_range(name: str, value: float, low: float, high: float) -> None:
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={value!r} is out of range [{low}, {high}]")
+
+
+@dataclass(frozen=True)
+class RemovalSettings:
+    """What one removal run takes out of a video and how it fills the hole.
+
+    Args:
+        targets: classes to remove (person, vehicle).
+        track_id: remove only the object with this track id (ids as in a detections JSON).
+        box_xyxy: remove only what lies in this box (frame pixels ``x1, y1, x2, y2``).
+        detections: take regions and track ids from this detections JSON instead of running detectors.
+        score_threshold: least detector score of a region to remove.
+        detect_every: run the detector on every n-th frame; optical flow carries regions between.
+        motion: also remove moving foreground no detection explains (static camera: background model;
+            moving camera: motion that disagrees with the camera's).
+        silhouettes: remove each region's segmented silhouette (DeepLab) instead of its whole box. Boxes
+            are the default: they cost more filling, but leave nothing a coarse silhouette misses (a
+            head, an arm): on 80 frames of the PETS clip YOLOX still found 28 persons after removing
+            silhouettes and none after removing boxes.
+        dilate_px: grow every mask by this many pixels; ``None``: 0.6 % of the frame's long side, at
+            least 3 (edges of a silhouette blend into the background over a few pixels).
+        shadow_margin_ratio: grow the lower part of each object's mask by this share of its height, so a
+            shadow cast around its feet or wheels goes too; 0 turns it off.
+        window_radius: frames before and after a frame that may lend it background (the window, and so
+            memory, is ``2 × window_radius + 1`` frames).
+        plate_samples: most frames whose per-pixel median makes a still camera's background plate.
+        flow_long_side_px: optical flow is computed on frames shrunk to this long side.
+        encoder: video encoder of the output.
+        models_dir: folder holding model files (else ``VEIL_MODELS_DIR``, then the user cache).
+        keep_audio: copy audio and subtitle streams.
+        strip_location: remove GPS / location metadata.
+        max_pixels: frames larger than this (width × height) are refused.
+    """
+
+    targets: frozenset[ObjectClass] = REMOVABLE_CLASSES
+    track_id: int | None = None
+    box_xyxy: tuple[float, float, float, float] | None = None
+    detections: Path | None = None
+    score_threshold: float = 0.25
+    detect_every: int = 1
+    motion: bool = True
+    silhouettes: bool = False
+    dilate_px: int | None = None
+    shadow_margin_ratio: float = 0.1
+    window_radius: int = 15
+    plate_samples: int = 15
+    flow_long_side_px: int = 640
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    models_dir: Path | None = None
+    keep_audio: bool = True
+    strip_location: bool = True
+    max_pixels: int = 8192 * 8192
+
+    def __post_init__(self) -> None:
+        if not self.targets:
+            raise ConfigError("targets is empty: name person, vehicle or both")
+        other = self.targets - REMOVABLE_CLASSES
+        if other:
+            names = ", ".join(sorted(c.value for c in other))
+            raise ConfigError(f"cannot remove {names}: removal takes whole persons and vehicles only")
+        if self.track_id is not None and self.track_id < 0:
+            raise ConfigError(f"track_id={self.track_id!r} must be >= 0")
+        if self.box_xyxy is not None:
+            if len(self.box_xyxy) != 4:
+                raise ConfigError(f"box_xyxy={self.box_xyxy!r} needs 4 numbers x1, y1, x2, y2")
+            x1, y1, x2, y2 = self.box_xyxy
+            if not (x2 > x1 and y2 > y1):
+                raise ConfigError(f"box_xyxy={self.box_xyxy!r} is empty: x2 must exceed x1 and y2 exceed y1")
+        _check_range("score_threshold", self.score_threshold, 0.0, 1.0)
+        _check_range("detect_every", self.detect_every, 1, 1000)
+        if self.dilate_px is not None:
+            _check_range("dilate_px", self.dilate_px, 0, 256)
+        _check_range("shadow_margin_ratio", self.shadow_margin_ratio, 0.0, 1.0)
+        _check_range("window_radius", self.window_radius, 1, 120)
+        _check_range("plate_samples", self.plate_samples, 3, 61)
+        _check_range("flow_long_side_px", self.flow_long_side_px, 64, 4096)
+        _check_range("max_pixels", self.max_pixels, 1, 2**31)
+
+    def dilation_px(self, frame_hw: tuple[int, int]) -> int:
+        """Return the mask dilation in pixels for frames of ``frame_hw`` (H, W)."""
+        if self.dilate_px is not None:
+            return self.dilate_px
+        return max(3, round(_AUTO_DILATE_RATIO * max(frame_hw)))
+
+
+_AUTO_DILATE_RATIO = 0.006

@@ -1,0 +1,91 @@
+"""Per-app context and the request dependencies that authenticate, authorize and rate-limit."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from veil.api import Pipeline
+from veil.pipeline.config import PipelineConfig
+from veil.service.keys import KeyRecord, Scope
+from veil.service.ratelimit import RateLimiter
+from veil.service.state import ServiceState
+
+__all__ = ["AppContext", "context_of", "require"]
+
+_bearer = HTTPBearer(auto_error=False, description="An API key made by `veil keys create`.")
+
+
+@dataclass
+class AppContext:
+    """What the routes of one app share: the data directory's stores, the limiter, loaded pipelines."""
+
+    state: ServiceState
+    limiter: RateLimiter
+    pipeline_factory: Callable[[PipelineConfig], Pipeline]
+    image_lock: threading.Lock = field(default_factory=threading.Lock)
+    image_pipelines: dict[str, Pipeline] = field(default_factory=dict)
+
+    def image_pipeline(self, config: PipelineConfig) -> Pipeline:
+        """Return the loaded pipeline for ``config`` (call with ``image_lock`` held)."""
+        key = repr(config)
+        if key not in self.image_pipelines:
+            if len(self.image_pipelines) >= 2:
+                self.image_pipelines.pop(next(iter(self.image_pipelines))).close()
+            self.image_pipelines[key] = self.pipeline_factory(config)
+        return self.image_pipelines[key]
+
+
+def context_of(request: Request) -> AppContext:
+    """Return the app's context."""
+    context: AppContext = request.app.state.veil
+    return context
+
+
+def _authenticate(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> KeyRecord:
+    context = context_of(request)
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "an API key is required (Authorization: Bearer KEY)", challenge
+        )
+    record = context.state.keys.verify(credentials.credentials)
+    if record is None:
+        context.state.audit.record(
+            actor="anonymous", tenant="-", action="auth", outcome="denied", detail={"path": request.url.path}
+        )
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the API key is unknown or revoked", challenge)
+    wait_s = context.limiter.take(record.key_id, record.rate_per_minute)
+    if wait_s > 0:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"rate limit of this key reached; retry in {wait_s:.1f} s",
+            {"Retry-After": str(max(1, round(wait_s)))},
+        )
+    return record
+
+
+def require(scope: Scope) -> Callable[..., KeyRecord]:
+    """Return a dependency that admits keys holding ``scope`` (403 otherwise)."""
+
+    def dependency(request: Request, key: Annotated[KeyRecord, Depends(_authenticate)]) -> KeyRecord:
+        if not key.allows(scope):
+            context_of(request).state.audit.record(
+                actor=key.key_id,
+                tenant=key.tenant,
+                action="authorize",
+                target=request.url.path,
+                outcome="denied",
+                detail={"needs": scope.value},
+            )
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"this key lacks the {scope.value!r} scope")
+        return key
+
+    return dependency

@@ -1,0 +1,198 @@
+"""The operations a job can ask for: a table of name → ``"module:function"``, imported when first used."""
+
+from __future__ import annotations
+
+import enum
+import importlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Protocol
+
+from veil.api import Pipeline
+from veil.errors import ConfigError
+from veil.pipeline.config import PipelineConfig, RunOptions
+from veil.service.options import REMOVAL_HELP, build_config
+
+__all__ = [
+    "Operation",
+    "OperationContext",
+    "OperationResult",
+    "OperationUnavailableError",
+    "Progress",
+    "check_available",
+    "check_options",
+    "extra_options",
+    "removal_settings",
+    "run_operation",
+]
+
+
+class Operation(enum.Enum):
+    """What a job does; the value is the API's ``operation`` field."""
+
+    OBJECT_MASK = "object-mask"
+    REMOVE_STATIC_OBJECT = "remove-static-object"
+    REMOVE_DYNAMIC_OBJECT = "remove-dynamic-object"
+    AUDIT = "audit"
+
+
+class OperationUnavailableError(Exception):
+    """The operation's implementation is not installed in this build (answered with 501)."""
+
+
+class Progress(Protocol):
+    """Receives frame progress (the runner's Progress protocol)."""
+
+    def start(self, label: str, total: int | None) -> None:
+        """Begin an input of ``total`` frames."""
+
+    def advance(self, frames: int = 1) -> None:
+        """Count ``frames`` more frames done."""
+
+
+@dataclass(frozen=True)
+class OperationContext:
+    """What an operation gets: the plaintext input, a private output folder, the config, hooks."""
+
+    src: Path
+    out_dir: Path
+    config: PipelineConfig
+    progress: Progress
+    pipeline: Callable[[PipelineConfig], Pipeline]
+    options: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class OperationResult:
+    """What an operation made: the result file, optionally a detections JSON, and a JSON-ready report."""
+
+    result: Path
+    detections: Path | None
+    report: dict[str, Any]
+
+
+def _object_mask(ctx: OperationContext) -> OperationResult:
+    dst = ctx.out_dir / f"{ctx.src.stem}.anon{ctx.src.suffix}"
+    report = ctx.pipeline(ctx.config).anonymize_file(
+        ctx.src, dst, RunOptions(write_detections=True), ctx.progress
+    )
+    detections = ctx.out_dir / f"{ctx.src.stem}.detections.json"
+    return OperationResult(dst, detections if detections.is_file() else None, report.to_dict())
+
+
+def _report_of(value: object) -> dict[str, Any]:
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):
+        result = to_dict()
+        return dict(result) if isinstance(result, Mapping) else {"result": result}
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+def _box(text: str) -> tuple[float, float, float, float]:
+    parts = [float(v) for v in text.split(",")]
+    if len(parts) != 4:
+        raise ConfigError(f"box={text!r} must be x1,y1,x2,y2 in frame pixels")
+    return parts[0], parts[1], parts[2], parts[3]
+
+
+def removal_settings(options: Mapping[str, str], config: PipelineConfig) -> Any:
+    """Return the removal package's settings for the request's ``box``, ``track_id`` and shared options."""
+    settings_type = _load("veil.removal:RemovalSettings")
+    kwargs: dict[str, Any] = {
+        "encoder": config.encoder,
+        "keep_audio": config.keep_audio,
+        "strip_location": config.strip_location,
+        "max_pixels": config.max_pixels,
+    }
+    try:
+        if options.get("targets"):
+            kwargs["targets"] = config.targets
+        if options.get("box"):
+            kwargs["box_xyxy"] = _box(options["box"])
+        if options.get("track_id"):
+            kwargs["track_id"] = int(options["track_id"])
+    except ValueError as exc:
+        raise ConfigError(f"removal options: {exc}") from None
+    return settings_type(**kwargs)
+
+
+def _removal(name: str) -> Callable[[OperationContext], OperationResult]:
+    def run(ctx: OperationContext) -> OperationResult:
+        function = _load(_TABLE[Operation(name)])
+        dst = ctx.out_dir / f"{ctx.src.stem}.{name}{ctx.src.suffix}"
+        value = function(ctx.src, dst, removal_settings(ctx.options, ctx.config))
+        return OperationResult(dst, None, _report_of(value))
+
+    return run
+
+
+def _audit(ctx: OperationContext) -> OperationResult:
+    """Anonymize the upload as object-mask does, then attack the result: the report says what leaks."""
+    audit_paths = _load(_TABLE[Operation.AUDIT])
+    masked = _object_mask(ctx)
+    report = _report_of(audit_paths(masked.result, ctx.src))
+    dst = ctx.out_dir / f"{ctx.src.stem}.audit.json"
+    dst.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
+    return OperationResult(dst, masked.detections, {"anonymize": masked.report, "audit": report})
+
+
+# Where each operation is implemented; removal and audit live in packages of their own.
+_TABLE: Mapping[Operation, str] = MappingProxyType(
+    {
+        Operation.OBJECT_MASK: "veil.api:Pipeline",
+        Operation.REMOVE_STATIC_OBJECT: "veil.removal:remove_static_object",
+        Operation.REMOVE_DYNAMIC_OBJECT: "veil.removal:remove_dynamic_object",
+        Operation.AUDIT: "veil.evaluation.audit:audit_paths",
+    }
+)
+_RUNNERS: Mapping[Operation, Callable[[OperationContext], OperationResult]] = MappingProxyType(
+    {
+        Operation.OBJECT_MASK: _object_mask,
+        Operation.REMOVE_STATIC_OBJECT: _removal(Operation.REMOVE_STATIC_OBJECT.value),
+        Operation.REMOVE_DYNAMIC_OBJECT: _removal(Operation.REMOVE_DYNAMIC_OBJECT.value),
+        Operation.AUDIT: _audit,
+    }
+)
+
+
+def _load(target: str) -> Callable[..., Any]:
+    module_name, _, attr = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise OperationUnavailableError(f"{target} is not available in this build ({exc})") from None
+    function = getattr(module, attr, None)
+    if not callable(function):
+        raise OperationUnavailableError(
+            f"{target} is not available in this build ({module_name} has no {attr})"
+        )
+    return function  # type: ignore[no-any-return]
+
+
+def extra_options(operation: Operation) -> Mapping[str, str]:
+    """Return the form fields ``operation`` takes beyond the shared ones."""
+    removal = operation in {Operation.REMOVE_STATIC_OBJECT, Operation.REMOVE_DYNAMIC_OBJECT}
+    return REMOVAL_HELP if removal else MappingProxyType({})
+
+
+def check_options(operation: Operation, options: Mapping[str, str]) -> None:
+    """Raise ConfigError when ``options`` do not suit ``operation`` (checked at submission)."""
+    config = build_config(options, extra=extra_options(operation))
+    if operation is Operation.REMOVE_STATIC_OBJECT and not (options.get("box") or options.get("track_id")):
+        raise ConfigError("remove-static-object needs box or track_id: name the object to remove")
+    if extra_options(operation):
+        removal_settings(options, config)
+
+
+def check_available(operation: Operation) -> None:
+    """Raise OperationUnavailableError when ``operation``'s implementation cannot be imported."""
+    _load(_TABLE[operation])
+
+
+def run_operation(operation: Operation, ctx: OperationContext) -> OperationResult:
+    """Run ``operation`` on ``ctx.src``, writing into ``ctx.out_dir``."""
+    check_available(operation)
+    return _RUNNERS[operation](ctx)

@@ -1,0 +1,34 @@
+"""Per-key request budgets: a token bucket per key, refilled continuously."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+__all__ = ["RateLimiter"]
+
+
+class RateLimiter:
+    """Allow each key ``burst`` requests at once and ``per_minute`` on average."""
+
+    def __init__(self, per_minute: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self._per_minute = per_minute
+        self._burst = burst
+        self._clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, last refill time)
+        self._lock = threading.Lock()
+
+    def take(self, key: str, per_minute: float | None = None) -> float:
+        """Spend one token of ``key``; return 0 when allowed, else the seconds until one is available."""
+        rate = (per_minute or self._per_minute) / 60.0
+        burst = max(self._burst, 1)
+        now = self._clock()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (float(burst), now))
+            tokens = min(float(burst), tokens + (now - last) * rate)
+            if tokens >= 1.0:
+                self._buckets[key] = (tokens - 1.0, now)
+                return 0.0
+            self._buckets[key] = (tokens, now)
+            return (1.0 - tokens) / rate

@@ -1,0 +1,111 @@
+"""Small parts: options mapping, rate limiter, webhook signatures, filenames, listen checks, imports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from veil.errors import ConfigError
+from veil.pipeline.config import FailMode, Method
+from veil.service.multipart_form import safe_filename
+from veil.service.options import build_config
+from veil.service.ratelimit import RateLimiter
+from veil.service.server import check_listen
+from veil.service.webhooks import check_webhook_url, sign, verify_signature
+from veil.types import ObjectClass
+
+SRC = Path(__file__).resolve().parents[3] / "src" / "veil"
+
+
+def test_form_options_map_like_the_cli() -> None:
+    config = build_config(
+        {
+            "targets": "face,person",
+            "method": "face=mask,person=pixelate",
+            "threshold": "face=0.2",
+            "on_error": "hide-frame",
+            "tile": "true",
+            "no_audio": "1",
+        }
+    )
+    assert config.targets == frozenset({ObjectClass.FACE, ObjectClass.PERSON})
+    assert config.method_for(ObjectClass.FACE) is Method.MASK
+    assert config.method_for(ObjectClass.PERSON) is Method.PIXELATE
+    assert config.policy.threshold(ObjectClass.FACE) == 0.2
+    assert config.policy.fail_mode is FailMode.HIDE_FRAME
+    assert config.detection.tile and not config.keep_audio and config.strip_location
+
+
+def test_form_privacy_level_expands_like_the_cli() -> None:
+    config = build_config({"privacy": "strict", "margin": "0.1"})
+    assert config.temporal.detect_every == 2
+    assert config.policy.threshold(ObjectClass.FACE) == 0.25
+    assert (config.policy.margin_ratio, config.policy.propagated_margin_ratio) == (0.1, 0.2)
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"colour": "red"}, "colour"),
+        ({"method": "smudge"}, "smudge"),
+        ({"threshold": "2"}, "threshold"),
+        ({"margin": "lots"}, "margin"),
+        ({"codec": "rawvideo"}, "codec"),
+        ({"crf": "99"}, "crf"),
+        ({"tile": "maybe"}, "tile"),
+        ({"targets": "ghost"}, "ghost"),
+        ({"privacy": "paranoid"}, "privacy"),
+    ],
+)
+def test_bad_options_name_the_problem(options: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigError, match=named):
+        build_config(options)
+
+
+def test_rate_limiter_refills_over_time() -> None:
+    now = [0.0]
+    limiter = RateLimiter(per_minute=60, burst=2, clock=lambda: now[0])
+    assert [limiter.take("k") for _ in range(2)] == [0.0, 0.0]
+    assert limiter.take("k") == pytest.approx(1.0)
+    assert limiter.take("other") == 0.0
+    now[0] = 1.0
+    assert limiter.take("k") == 0.0
+
+
+def test_webhook_signatures_expire_and_bind_the_body() -> None:
+    header = sign("s3cret", b"{}", 1000)
+    assert verify_signature("s3cret", b"{}", header, now=1100)
+    assert not verify_signature("s3cret", b"{ }", header, now=1100)
+    assert not verify_signature("s3cret", b"{}", header, now=2000)
+    assert not verify_signature("s3cret", b"{}", "garbage", now=1000)
+
+
+@pytest.mark.parametrize("url", ["ftp://host/x", "file:///etc/passwd", "/relative", "http://user:pw@host/"])
+def test_webhook_urls_must_be_plain_http(url: str) -> None:
+    with pytest.raises(ValueError, match="webhook_url"):
+        check_webhook_url(url)
+
+
+@pytest.mark.parametrize(
+    ("name", "safe"),
+    [
+        ("../../etc/passwd", "passwd"),
+        ("C:\\x\\clip.mp4", "clip.mp4"),
+        ("..", "upload"),
+        ("a\0b\n.mp4", "a_b_.mp4"),
+    ],
+)
+def test_client_file_names_never_become_paths(name: str, safe: str) -> None:
+    assert safe_filename(name) == safe
+
+
+def test_plain_http_only_with_insecure_on_loopback(tmp_path: Path) -> None:
+    check_listen("127.0.0.1", None, None, insecure=True)
+    check_listen("::1", None, None, insecure=True)
+    with pytest.raises(ConfigError, match="loopback"):
+        check_listen("0.0.0.0", None, None, insecure=True)
+    with pytest.raises(ConfigError, match="insecure"):
+        check_listen("127.0.0.1", None, None, insecure=False)
+    with pytest.raises(ConfigError, match="both"):
+        check_listen("0.0.0.0", tmp_path / "cert.pem", None, insecure=False)
