@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -53,7 +54,8 @@ def make_copy(src: Path, dst: Path, width: int, height: int, repeat: int = 1) ->
         with av.open(str(dst)) as probe:
             return sum(1 for _ in probe.decode(video=0))
     frames = 0
-    with av.open(str(dst), "w") as out:
+    partial = dst.with_name(f".{dst.name}.partial.mp4")
+    with av.open(str(partial), "w") as out:
         stream = out.add_stream("libx264", rate=30)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.options = {"crf": "16", "preset": "veryfast"}
@@ -61,10 +63,12 @@ def make_copy(src: Path, dst: Path, width: int, height: int, repeat: int = 1) ->
             with av.open(str(src)) as inp:
                 for frame in inp.decode(video=0):
                     big = frame.reformat(width=width, height=height, format="yuv420p")
-                    big.pts = frames
+                    # Number frames 0, 1, 2… in 1/30 s across the repeats: the source's own times restart.
+                    big.pts, big.time_base = frames, Fraction(1, 30)
                     out.mux(stream.encode(big))
                     frames += 1
         out.mux(stream.encode(None))
+    partial.rename(dst)
     return frames
 
 

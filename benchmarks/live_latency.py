@@ -1,8 +1,9 @@
 """Added latency of ``veil stream`` at 720p30, forward-only, standard privacy, on loopback.
 
-A sender thread plays the dashcam clip, upscaled to 1280×720, as a real-time MPEG-TS stream over TCP to
-127.0.0.1; Veil reads it, anonymizes it (standard level, lookahead 0) and sends MPEG-TS over UDP to a
-receiver thread. Printed:
+A sender process plays the dashcam clip, upscaled to 1280×720, as a real-time MPEG-TS stream over TCP to
+127.0.0.1 (its own process, as a camera would be, so its decoding and encoding do not share Veil's GIL);
+Veil reads it, anonymizes it (standard level, lookahead 0) and sends MPEG-TS over UDP to a receiver
+thread. Printed:
 
 - Veil's added latency per frame: from the packet carrying the raw frame leaving Veil's demuxer to the
   anonymized frame's packet entering the output socket (p50 / p95 / max), and the frames dropped to
@@ -16,9 +17,13 @@ receiver thread. Printed:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import statistics
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -27,7 +32,6 @@ import av
 import av.error
 
 from veil.api import LiveReport, LiveSettings, PrivacyLevel, open_pipeline, preset_for
-from veil.live.loopback import StreamSender
 from veil.pipeline.config import DetectionConfig, EncoderConfig, PipelineConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -82,6 +86,35 @@ class Receiver:
             self.error = exc
 
 
+# Runs StreamSender in a child process; CLOCK_MONOTONIC is shared by all processes, so its send times
+# compare with the receiver's.
+_SENDER = """
+import json, sys
+from pathlib import Path
+from veil.live.loopback import StreamSender
+clip, url, width, height, frames, out = sys.argv[1:]
+sender = StreamSender(Path(clip), url, size=(int(width), int(height)), max_frames=int(frames))
+sender.start().join()
+Path(out).write_text(json.dumps(sender.sent_s))
+"""
+
+
+class SenderProcess:
+    """StreamSender in its own process; :meth:`join` returns its send times (seconds from the first frame)."""
+
+    def __init__(self, url: str, frames: int) -> None:
+        self._out = Path(tempfile.mkstemp(suffix=".json")[1])
+        args = [str(CLIP), url, str(SIZE[0]), str(SIZE[1]), str(frames), str(self._out)]
+        self._proc = subprocess.Popen([sys.executable, "-c", _SENDER, *args])
+
+    def join(self) -> dict[float, float]:
+        if self._proc.wait(timeout=600) != 0:
+            raise SystemExit(f"the sender failed (exit {self._proc.returncode})")
+        sent = {float(k): v for k, v in json.loads(self._out.read_text()).items()}
+        self._out.unlink()
+        return sent
+
+
 def end_to_end_ms(sent: dict[float, float], received: dict[float, float]) -> list[float]:
     """Return receive − send times in ms for frames both sides saw."""
     return [(received[k] - sent[k]) * 1000 for k in sorted(sent) if k in received]
@@ -92,10 +125,9 @@ def direct_path(frames: int) -> list[float]:
     port = free_port(socket.SOCK_DGRAM)
     receiver = Receiver(f"udp://127.0.0.1:{port}").start()
     time.sleep(0.5)  # let the receiver bind
-    sender = StreamSender(CLIP, f"udp://127.0.0.1:{port}?pkt_size=1316", size=SIZE, max_frames=frames)
-    sender.start().join()
+    sent = SenderProcess(f"udp://127.0.0.1:{port}?pkt_size=1316", frames).join()
     receiver.join()
-    return end_to_end_ms(sender.sent_s, receiver.received_s)
+    return end_to_end_ms(sent, receiver.received_s)
 
 
 def through_veil(frames: int, budget_ms: float, preset: str) -> tuple[LiveReport, list[float]]:
@@ -113,13 +145,13 @@ def through_veil(frames: int, budget_ms: float, preset: str) -> tuple[LiveReport
     settings = LiveSettings(latency_budget_ms=budget_ms, open_timeout_s=30)
     with open_pipeline(config) as pipeline:
         pipeline.detect(next_frame())  # load the models before the stream starts, as a service would
-        sender = StreamSender(CLIP, f"tcp://127.0.0.1:{in_port}", size=SIZE, max_frames=frames).start()
+        sender = SenderProcess(f"tcp://127.0.0.1:{in_port}", frames)
         report = pipeline.stream(
             f"tcp://127.0.0.1:{in_port}?listen=1", f"udp://127.0.0.1:{out_port}?pkt_size=1316", settings
         )
-    sender.join()
+    sent = sender.join()
     receiver.join()
-    return report, end_to_end_ms(sender.sent_s, receiver.received_s)
+    return report, end_to_end_ms(sent, receiver.received_s)
 
 
 def next_frame() -> object:
