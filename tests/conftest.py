@@ -28,6 +28,18 @@ def _shared_dir(env: str, default: Path) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keep what runs write to Veil's cache folder (rewritten models) out of the user's own."""
+    saved = os.environ.get("VEIL_CACHE_DIR")
+    os.environ["VEIL_CACHE_DIR"] = str(tmp_path_factory.mktemp("veil-cache"))
+    yield
+    if saved is None:
+        os.environ.pop("VEIL_CACHE_DIR", None)
+    else:
+        os.environ["VEIL_CACHE_DIR"] = saved
+
+
 @pytest.fixture(scope="session")
 def models_dir() -> Path:
     """Folder with the real model files (VEIL_MODELS_DIR, default ../shared/models)."""

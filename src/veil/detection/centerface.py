@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,10 +18,18 @@ from veil.detection.onnx_session import create_session
 from veil.detections import Detections
 from veil.errors import ConfigError, ModelError
 from veil.geometry import box_area, clip_boxes, nms
+from veil.models.store import cache_dir, file_sha256
 from veil.pipeline.config import DetectionConfig
 from veil.types import Image, ObjectClass
 
-__all__ = ["CenterFaceDetector", "decode_centerface", "dynamic_centerface_model"]
+__all__ = [
+    "CenterFaceDetector",
+    "cached_dynamic_centerface_model",
+    "decode_centerface",
+    "dynamic_centerface_model",
+]
+
+_log = logging.getLogger(__name__)
 
 _STRIDE = 4
 _INPUT_MULTIPLE = 32
@@ -58,6 +69,29 @@ def dynamic_centerface_model(model_path: Path) -> bytes:
     # Intermediate shapes inferred for 32×32 would contradict the new sizes.
     del graph.value_info[:]
     return bytes(model.SerializeToString())
+
+
+def cached_dynamic_centerface_model(model_path: Path) -> Path | bytes:
+    """Return the rewritten model of :func:`dynamic_centerface_model`, from the cache when it is there.
+
+    Rewriting imports ``onnx`` and parses the model: about a second at every start. The result is kept
+    in the cache folder under the source file's sha256, so a replaced source is rewritten again; when
+    the cache cannot be written the bytes are returned as they are.
+    """
+    derived = cache_dir() / "derived" / f"centerface-dynamic-{file_sha256(model_path)[:16]}.onnx"
+    if derived.is_file():
+        return derived
+    model = dynamic_centerface_model(model_path)
+    try:
+        derived.parent.mkdir(parents=True, exist_ok=True)
+        # A temporary file renamed into place: a concurrent start never reads half a model.
+        fd, temp = tempfile.mkstemp(dir=derived.parent, prefix=".centerface-", suffix=".partial")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(model)
+        Path(temp).replace(derived)
+    except OSError as exc:
+        _log.info("cannot cache the rewritten CenterFace model in %s (%s)", derived.parent, exc)
+    return model
 
 
 def _remove_where(items: Any, predicate: Callable[[Any], bool]) -> None:
@@ -105,7 +139,7 @@ class CenterFaceDetector:
             raise ConfigError(f"min_score={min_score!r} is out of range [0, 1]")
         self.classes: frozenset[ObjectClass] = frozenset({ObjectClass.FACE})
         self._min_score = min_score
-        self._session = create_session(dynamic_centerface_model(model_path), config)
+        self._session = create_session(cached_dynamic_centerface_model(model_path), config)
         self._input_name: str = self._session.get_inputs()[0].name
         # heatmap, scale, offset; the landmark output is not requested.
         self._output_names = [o.name for o in self._session.get_outputs()][:3]

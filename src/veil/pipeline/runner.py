@@ -22,7 +22,7 @@ from veil.pipeline.preview import ContactSheet
 from veil.pipeline.report import RunReport
 from veil.pipeline.stages import BackgroundIterator, BackgroundSink
 from veil.pipeline.temporal import FrameRegions
-from veil.types import Frame, Image
+from veil.types import Frame
 from veil.video.image_io import load_image, save_image
 from veil.video.probe import MediaKind, probe_media
 from veil.video.reader import VideoReader
@@ -31,6 +31,8 @@ from veil.video.writer import VideoWriter
 __all__ = ["NullProgress", "Progress", "detections_path", "run_file"]
 
 _log = logging.getLogger(__name__)
+
+_MIN_DETECT_AHEAD = 4
 
 
 class Progress(Protocol):
@@ -208,27 +210,28 @@ def _run_video(
                 keep_audio=config.keep_audio,
                 strip_location=config.strip_location,
             ) as writer:
-
-                def write(item: tuple[Frame, Image]) -> None:
-                    writer.write(*item)
+                # Anonymizing happens on the writer's thread: the processing thread then only carries
+                # regions by optical flow, and the two halves overlap on the two cores.
+                def anonymize_and_write(item: FrameRegions) -> None:
+                    frame = item.frame
+                    if item.regions is None:
+                        result = processor.hide_whole(frame.image)
+                    else:
+                        result = processor.process(frame.image, frame.index, item.regions)
+                    _count(report, result.detections, result.hidden_whole)
+                    if options.write_detections:
+                        frames_json.append(_json_entry(frame, result.detections))
+                    if sheet is not None and (sample_every_frame or frame.index == 0):
+                        sheet.offer(frame.index, frame.image, result.image)
+                    writer.write(frame, result.image)
                     report.frames_written += 1
+                    progress.advance()
 
-                sink: BackgroundSink[tuple[Frame, Image]] = BackgroundSink(write)
+                sink: BackgroundSink[FrameRegions] = BackgroundSink(anonymize_and_write)
                 try:
                     for item in stream:
-                        frame = item.frame
-                        if item.regions is None:
-                            result = processor.hide_whole(frame.image)
-                        else:
-                            result = processor.process(frame.image, frame.index, item.regions)
                         _count_schedule(report, item, reviewed=given is not None)
-                        _count(report, result.detections, result.hidden_whole)
-                        if options.write_detections:
-                            frames_json.append(_json_entry(frame, result.detections))
-                        if sheet is not None and (sample_every_frame or frame.index == 0):
-                            sheet.offer(frame.index, frame.image, result.image)
-                        sink.put((frame, result.image))
-                        progress.advance()
+                        sink.put(item)
                 finally:
                     sink.close()
                 _verify_complete(report, src)
@@ -254,8 +257,15 @@ def _frame_regions(
             yield FrameRegions(frame, _given_for(given, frame.index, src), detected=False)
         return
     engine = processor.temporal_engine()
-    for frame in frames:
-        yield from engine.push(frame)
+    # Detection runs on its own thread, up to this many frames ahead of propagation: its bursts on
+    # detection frames then overlap the flow, anonymization and encoding of the frames before them.
+    ahead = max(_MIN_DETECT_AHEAD, 2 * engine.settings.detect_every)
+    scheduled = BackgroundIterator(map(engine.keyframes.observe, frames), depth=ahead, name="veil-detector")
+    try:
+        for item in scheduled:
+            yield from engine.push_scheduled(item)
+    finally:
+        scheduled.close()
     yield from engine.flush()
 
 

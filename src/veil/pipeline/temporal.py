@@ -17,7 +17,7 @@ from veil.propagation.scene_cut import SceneCutDetector
 from veil.propagation.schedule import DetectionSchedule
 from veil.types import Frame, Image
 
-__all__ = ["FrameRegions", "TemporalEngine"]
+__all__ = ["FrameRegions", "KeyframeDetector", "ScheduledFrame", "TemporalEngine"]
 
 _log = logging.getLogger(__name__)
 
@@ -38,12 +38,71 @@ class FrameRegions:
     detected: bool
 
 
+@dataclass(frozen=True)
+class ScheduledFrame:
+    """A frame after the schedule: whether it starts a scene, and what the detector found on it.
+
+    ``found`` holds the detections the policy hides when the detector ran and succeeded, else ``None``;
+    ``failed`` tells that it ran and failed (the fail mode let the stream go on).
+    """
+
+    frame: Frame
+    scene_cut: bool
+    found: Detections | None
+    failed: bool
+
+    @property
+    def detected(self) -> bool:
+        """Whether the detector ran on this frame and succeeded."""
+        return self.found is not None
+
+
+class KeyframeDetector:
+    """The first half of the engine: per frame, a scene-cut check, the schedule, and the detector.
+
+    It needs nothing from propagation, so a video run can call :meth:`observe` on its own thread, a few
+    frames ahead of the propagating thread: the expensive detections then overlap optical flow,
+    anonymization and encoding of the frames before them.
+    """
+
+    def __init__(
+        self, detect: Detect, select: Select, settings: TemporalConfig, fail_mode: FailMode = FailMode.ABORT
+    ) -> None:
+        self._detect = detect
+        self._select = select
+        self._fail_mode = fail_mode
+        self._scenes = SceneCutDetector(settings.scene_cut_threshold)
+        self._schedule = DetectionSchedule(settings.detect_every, settings.change_threshold)
+        self.frames_detected = 0
+
+    def observe(self, frame: Frame) -> ScheduledFrame:
+        """Decide whether the detector runs on ``frame``, run it if so, and return the outcome."""
+        change = self._scenes.observe(frame.image)
+        if change.cut:
+            _log.debug("scene cut at frame %d (score %.2f)", frame.index, change.cut_score)
+        if not self._schedule.should_detect(frame.index, change.change_score, change.cut):
+            return ScheduledFrame(frame, change.cut, found=None, failed=False)
+        try:
+            found = self._select(self._detect(frame.image, frame.index))
+        except Exception as exc:
+            fail_closed(self._fail_mode, frame.index, "detection", exc)
+            return ScheduledFrame(frame, change.cut, found=None, failed=True)
+        self.frames_detected += 1
+        return ScheduledFrame(frame, change.cut, found=found, failed=False)
+
+    def reset(self) -> None:
+        """Forget the previous frame and the schedule's count (a new stream starts)."""
+        self._scenes.reset()
+        self._schedule.reset()
+
+
 class TemporalEngine:
     """Turn a stream of frames into (frame, regions to hide) pairs, in order, each frame exactly once.
 
-    Per frame: a scene-cut check; the :class:`DetectionSchedule` decides whether the detector runs
-    (every ``detect_every`` frames, sooner after much change, always on a cut); detections are cut to
-    the ones the policy hides (``select``) and handed to a :class:`FlowPropagator`, which gives them
+    Per frame: its :class:`KeyframeDetector` (``keyframes``) checks for a scene cut and lets the
+    :class:`DetectionSchedule` decide whether the detector runs (every ``detect_every`` frames, sooner
+    after much change, always on a cut); detections are cut to the ones the policy hides (``select``)
+    and handed to a :class:`FlowPropagator`, which gives them
     track ids and carries them, by optical flow, onto the frames in between; the optional motion
     fallback adds moving blobs nothing explains; a :class:`LookAheadGapFiller` delays frames by
     ``lookahead_frames`` so every track is hidden on each frame between its sightings, before its first
@@ -52,17 +111,16 @@ class TemporalEngine:
 
     A detector error raises :class:`PrivacyError` under ``FailMode.ABORT``; under ``HIDE_FRAME`` the
     frame comes out with ``regions=None`` (hide it whole) and the stream goes on.
+
+    :meth:`push` runs both halves in the caller's thread; a caller may instead run
+    ``keyframes.observe`` elsewhere and hand its results, in order, to :meth:`push_scheduled`.
     """
 
     def __init__(
         self, detect: Detect, select: Select, settings: TemporalConfig, fail_mode: FailMode = FailMode.ABORT
     ) -> None:
         self.settings = settings
-        self._detect = detect
-        self._select = select
-        self._fail_mode = fail_mode
-        self._scenes = SceneCutDetector(settings.scene_cut_threshold)
-        self._schedule = DetectionSchedule(settings.detect_every, settings.change_threshold)
+        self.keyframes = KeyframeDetector(detect, select, settings, fail_mode)
         self._propagator = FlowPropagator(
             flow_long_side_px=settings.flow_long_side_px, hold_frames=settings.hold_frames
         )
@@ -71,42 +129,37 @@ class TemporalEngine:
         )
         self._filler = LookAheadGapFiller(settings.lookahead_frames, settings.hold_frames)
         self._waiting: dict[int, tuple[Frame, bool, bool]] = {}  # index → (frame, detected, failed)
-        self.frames_detected = 0
+
+    @property
+    def frames_detected(self) -> int:
+        """Frames the detector ran on successfully so far."""
+        return self.keyframes.frames_detected
 
     def push(self, frame: Frame) -> list[FrameRegions]:
         """Take the next frame of the stream; return the frames now ready, oldest first."""
-        change = self._scenes.observe(frame.image)
-        if change.cut:
-            _log.debug("scene cut at frame %d (score %.2f)", frame.index, change.cut_score)
+        return self.push_scheduled(self.keyframes.observe(frame))
+
+    def push_scheduled(self, item: ScheduledFrame) -> list[FrameRegions]:
+        """Take the next frame as :meth:`KeyframeDetector.observe` returned it; return the ready frames."""
+        frame = item.frame
+        if item.scene_cut:
             self._propagator.reset()
             if self._motion is not None:
                 self._motion.reset()
-        detected = self._schedule.should_detect(frame.index, change.change_score, change.cut)
-        found, failed = self._detect_safely(frame) if detected else (None, False)
-        regions = self._propagator.update(frame, found)
+        regions = self._propagator.update(frame, item.found)
         if self._motion is not None:
             regions = Detections.concat([regions, self._motion.update(frame, regions)])
-        self._waiting[frame.index] = (frame, detected and not failed, failed)
-        return self._ready(self._filler.push(frame.index, regions, scene_cut=change.cut))
+        self._waiting[frame.index] = (frame, item.detected, item.failed)
+        return self._ready(self._filler.push(frame.index, regions, scene_cut=item.scene_cut))
 
     def flush(self) -> list[FrameRegions]:
         """Return every frame still waiting (end of stream); the engine can then start a new stream."""
         ready = self._ready(self._filler.flush())
-        self._scenes.reset()
-        self._schedule.reset()
+        self.keyframes.reset()
         self._propagator.reset()
         if self._motion is not None:
             self._motion.reset()
         return ready
-
-    def _detect_safely(self, frame: Frame) -> tuple[Detections | None, bool]:
-        try:
-            found = self._select(self._detect(frame.image, frame.index))
-        except Exception as exc:
-            fail_closed(self._fail_mode, frame.index, "detection", exc)
-            return None, True
-        self.frames_detected += 1
-        return found, False
 
     def _ready(self, filled: list[tuple[int, Detections]]) -> list[FrameRegions]:
         out = []

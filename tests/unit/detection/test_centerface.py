@@ -15,7 +15,12 @@ import pytest
 from onnx import TensorProto, helper
 
 from veil.detection.base import Detector
-from veil.detection.centerface import CenterFaceDetector, decode_centerface, dynamic_centerface_model
+from veil.detection.centerface import (
+    CenterFaceDetector,
+    cached_dynamic_centerface_model,
+    decode_centerface,
+    dynamic_centerface_model,
+)
 from veil.errors import ConfigError, ModelError, UnsupportedFrameError
 from veil.pipeline.config import DetectionConfig
 from veil.types import ObjectClass
@@ -75,6 +80,22 @@ def test_override_makes_shapes_symbolic_and_drops_weight_inputs(model_path: Path
         assert [dims[i].dim_param for i in (0, 2, 3)] == ["N", "H", "W"]
         assert not any(dims[i].HasField("dim_value") for i in (0, 2, 3))
     onnx.checker.check_model(model)
+
+
+def test_rewritten_model_is_cached_per_source_file(
+    model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VEIL_CACHE_DIR", str(tmp_path / "cache"))
+    first = cached_dynamic_centerface_model(model_path)
+    assert isinstance(first, bytes)
+    second = cached_dynamic_centerface_model(model_path)
+    assert isinstance(second, Path)
+    assert second.read_bytes() == first
+    assert not list(second.parent.glob(".*.partial"))
+    changed = tmp_path / "changed.onnx"
+    changed.write_bytes(model_path.read_bytes() + b"\0")  # another file: another sha256, rewritten again
+    with pytest.raises(ModelError):
+        cached_dynamic_centerface_model(changed)
 
 
 def test_unreadable_file_is_a_model_error(tmp_path: Path) -> None:
