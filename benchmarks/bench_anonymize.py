@@ -5,6 +5,7 @@ and the peak RSS of a clip twice as long, to show memory does not grow with leng
 
     python benchmarks/bench_anonymize.py            # needs VEIL_DATA_DIR / VEIL_MODELS_DIR or ../shared
     python benchmarks/bench_anonymize.py --no-deface
+    python benchmarks/bench_anonymize.py --no-deface --levels standard,strict,guarantee
 
 deface runs from its own virtual environment (created in bench_out/ on first use): its
 opencv-python wheel would clash with Veil's opencv-python-headless in one environment.
@@ -103,6 +104,12 @@ def main() -> None:
     )
     parser.add_argument("--no-deface", action="store_true", help="skip the deface comparison")
     parser.add_argument("--sizes", default="1280x720,1920x1080")
+    parser.add_argument(
+        "--levels",
+        default="standard",
+        help="privacy levels to time (comma-separated); others than "
+        "standard get one row per size, without the transcode, deface and length columns",
+    )
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     deface = None if args.no_deface else deface_command()
@@ -123,6 +130,11 @@ def main() -> None:
             else None
         )
         rows.append((f"{height}p", frames, veil, transcode, face))
+        for level in [name for name in args.levels.split(",") if name and name != "standard"]:
+            out = str(OUT / f"veil_{height}p_{level}.mp4")
+            command = [str(VEIL), "anonymize", str(clip), "-o", out, "-q", "--privacy", level]
+            timed = run_measured(command, frames)
+            rows.append((f"{height}p {level}", frames, timed, None, None))
         long_clip = OUT / f"dashcam_{height}p_x2.mp4"
         long_frames = make_copy(CLIP, long_clip, width, height, repeat=2)
         veil_long = run_measured(
