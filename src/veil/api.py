@@ -15,6 +15,7 @@ Example::
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -33,7 +34,8 @@ from veil.pipeline.preview import ContactSheet
 from veil.pipeline.privacy_level import PrivacyLevel, PrivacyPreset, preset_for
 from veil.pipeline.report import RunReport
 from veil.pipeline.runner import Progress, run_file
-from veil.types import Image
+from veil.pipeline.temporal import FrameRegions
+from veil.types import Frame, Image
 
 __all__ = [
     "LiveReport",
@@ -95,6 +97,28 @@ class Pipeline:
     def process(self, image: Image, regions: Detections | None = None) -> Image:
         """Return an anonymized copy of ``image``; ``regions`` replace detection when given."""
         return self._frame_processor(need_detector=regions is None).process(image, 0, regions).image
+
+    def anonymize_frames(self, images: Iterable[Image]) -> Iterator[Image]:
+        """Yield anonymized copies of ``images``, consecutive frames of one video, in order.
+
+        Unlike :meth:`process`, frames are treated as video: the detector runs on some of them and the
+        regions are carried to the others by optical flow, held through detector misses
+        (``config.temporal``). Each frame comes out once ``config.temporal.lookahead_frames`` later
+        frames went in; with 0 (live input) each comes out at once.
+        """
+        processor = self._frame_processor()
+        engine = processor.temporal_engine()
+
+        def anonymized(ready: list[FrameRegions]) -> Iterator[Image]:
+            for item in ready:
+                if item.regions is None:
+                    yield processor.hide_whole(item.frame.image).image
+                else:
+                    yield processor.process(item.frame.image, item.frame.index, item.regions).image
+
+        for index, image in enumerate(images):
+            yield from anonymized(engine.push(Frame(image=image, index=index)))
+        yield from anonymized(engine.flush())
 
     def anonymize_file(
         self,

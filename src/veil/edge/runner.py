@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import shutil
@@ -105,17 +106,16 @@ def run_edge(settings: EdgeSettings, pipeline: Pipeline | None = None) -> EdgeRe
     writer = SegmentWriter(spool, settings.stream_id, rate, round(float(rate) * settings.segment_s))
     try:
         with pipeline or open_pipeline(settings.config) as active:
-            for image in frames:
-                safe = active.process(
-                    image
-                )  # forward-only: each frame is hidden before anything else sees it
+            # The temporal engine, as the edge paper does: the detector on some frames, regions carried
+            # by optical flow between them. Forward-only (the edge command sets no lookahead): each
+            # frame is hidden before anything else sees it.
+            limited = itertools.islice(frames, settings.max_frames)
+            for safe in active.anonymize_frames(limited):
                 report.frames += 1
                 done = writer.write(safe)
                 if done is not None:
                     report.segments += 1
                     uploads.put(done)
-                if settings.max_frames is not None and report.frames >= settings.max_frames:
-                    break
         last = writer.flush()
         if last is not None:
             report.segments += 1

@@ -162,3 +162,18 @@ def test_video_detects_on_schedule_and_carries_regions_between(make_video: MakeV
     origins = [saved[i].origins[0] for i in range(12)]
     assert origins == [Origin.DETECTED if i % 4 == 0 else Origin.PROPAGATED for i in range(12)]
     assert {int(saved[i].track_ids[0]) for i in range(12) if saved[i].track_ids is not None} == {1}
+
+
+@pytest.mark.parametrize("lookahead", [0, 3])
+def test_anonymize_frames_detects_on_a_schedule_and_hides_every_frame(lookahead: int) -> None:
+    detector = FakeDetector(FACE)
+    anonymizer = RecordingAnonymizer()
+    temporal = TemporalConfig(detect_every=4, change_threshold=None, lookahead_frames=lookahead)
+    frames = [np.full((64, 96, 3), 60 + 10 * i, np.uint8) for i in range(10)]
+    with open_pipeline(PipelineConfig(temporal=temporal), detector=detector, anonymizer=anonymizer) as p:
+        out = list(p.anonymize_frames(iter(frames)))
+    assert len(out) == len(frames)
+    assert detector.calls == 3  # frames 0, 4 and 8
+    for original, hidden in zip(frames, out, strict=True):
+        assert (hidden[20, 20] == MAGENTA).all()  # the face, detected or carried, on every frame
+        assert (hidden[60, 90] == original[60, 90]).all()  # and nothing else
