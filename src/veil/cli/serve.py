@@ -65,6 +65,12 @@ __all__ = ["serve"]
     type=click.FloatRange(min=0.01),
     help="Requests per minute per key, unless the key sets its own.",
 )
+@click.option(
+    "--allow-private-webhooks",
+    is_flag=True,
+    help="Let webhooks go to loopback and private addresses (an intranet); by default only public ones, "
+    "so a client cannot make the server call into its own network.",
+)
 @click.option("--pipeline-factory", default="veil.api:open_pipeline", hidden=True)
 def serve(
     data_dir: Path,
@@ -82,6 +88,7 @@ def serve(
     max_width: int,
     max_height: int,
     rate_per_minute: float,
+    allow_private_webhooks: bool,
     pipeline_factory: str,
 ) -> None:
     """Serve the HTTPS API (jobs, synchronous images) and the web console at https://HOST:PORT/."""
@@ -96,6 +103,7 @@ def serve(
         max_attempts=max_attempts,
         rate_per_minute=rate_per_minute,
         pipeline_factory=pipeline_factory,
+        allow_private_webhooks=allow_private_webhooks,
         limits=Limits(
             max_upload_bytes=max_upload_mb * 1024**2,
             max_duration_s=max_duration_s,

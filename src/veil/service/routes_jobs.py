@@ -74,14 +74,17 @@ def _operation(fields: dict[str, str]) -> Operation:
     return operation
 
 
-def _new_job(key: KeyRecord, received: Received, idempotency_key: str | None) -> NewJob:
+def _new_job(
+    key: KeyRecord, received: Received, idempotency_key: str | None, allow_private_webhooks: bool
+) -> NewJob:
     fields = received.fields
     operation = _operation(fields)
     options = {k: v for k, v in fields.items() if k not in _RESERVED}
     try:
         options = validate_options(options, extra_options(operation))
         check_options(operation, options)
-        webhook = check_webhook_url(fields["webhook_url"]) if fields.get("webhook_url") else None
+        url = fields.get("webhook_url")
+        webhook = check_webhook_url(url, allow_private=allow_private_webhooks) if url else None
         retain = fields.get("retain_original", "false").strip().lower() in {"1", "true", "yes", "on"}
     except (ConfigError, ValueError) as exc:
         raise HTTPException(422, str(exc)) from None
@@ -122,7 +125,7 @@ async def submit_job(
     state = context.state
     job_id = new_job_id()
     try:
-        new = _new_job(key, received, idempotency_key)
+        new = _new_job(key, received, idempotency_key, state.settings.allow_private_webhooks)
         await run_in_threadpool(state.blobs.put, job_id, BlobKind.UPLOAD, received.file.path)
         try:
             job, created = state.jobs.submit(new, job_id)

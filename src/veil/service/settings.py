@@ -54,6 +54,8 @@ class ServiceSettings:
             ``veil.service.fakes:fake_pipeline``).
         limits: upload limits.
         poll_interval_s: how often idle workers look for work.
+        allow_private_webhooks: let webhooks go to loopback and private addresses (a test rig, an
+            intranet); by default they go to public addresses only.
     """
 
     data_dir: Path
@@ -67,6 +69,7 @@ class ServiceSettings:
     pipeline_factory: str = "veil.api:open_pipeline"
     limits: Limits = field(default_factory=Limits)
     poll_interval_s: float = 0.2
+    allow_private_webhooks: bool = False
 
     def __post_init__(self) -> None:
         if not 0 <= self.workers <= 64:

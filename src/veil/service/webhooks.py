@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
+import socket
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,14 +22,34 @@ SIGNATURE_HEADER = "Veil-Signature"
 _TOLERANCE_S = 300.0
 
 
-def check_webhook_url(url: str) -> str:
-    """Return ``url`` if it is an absolute http(s) URL, else raise ValueError naming the problem."""
+def check_webhook_url(url: str, *, allow_private: bool = False) -> str:
+    """Return ``url`` if it is an absolute http(s) URL a webhook may go to, else raise ValueError.
+
+    Unless ``allow_private``, the host must resolve to public addresses only: a client must not make
+    the server post to its own loopback, the local network or a cloud metadata address (SSRF).
+    """
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         raise ValueError(f"webhook_url {url!r} must be an absolute http:// or https:// URL")
     if parts.username or parts.password:
         raise ValueError("webhook_url must not carry credentials")
+    if not allow_private:
+        private = [a for a in _addresses(parts.hostname, parts.port) if not a.is_global]
+        if private:
+            raise ValueError(
+                f"webhook_url host {parts.hostname!r} resolves to a non-public address ({private[0]}); "
+                "webhooks go to public addresses only unless the server runs with --allow-private-webhooks"
+            )
     return url
+
+
+def _addresses(host: str, port: int | None) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    try:
+        infos = socket.getaddrinfo(host, port or 443, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise ValueError(f"webhook_url host {host!r} cannot be resolved ({exc.strerror or exc})") from None
+    # Scope ids ("fe80::1%eth0") are not part of the address.
+    return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:
@@ -50,11 +72,26 @@ def verify_signature(secret: str, body: bytes, header: str, now: float | None = 
 
 
 def send_webhook(
-    url: str, secret: str, payload: dict[str, Any], attempts: int = 3, timeout_s: float = 5.0
+    url: str,
+    secret: str,
+    payload: dict[str, Any],
+    attempts: int = 3,
+    timeout_s: float = 5.0,
+    *,
+    allow_private: bool = False,
 ) -> bool:
-    """POST ``payload`` to ``url``, retrying with backoff; return whether a 2xx answer came back."""
+    """POST ``payload`` to ``url``, retrying with backoff; return whether a 2xx answer came back.
+
+    The address check of :func:`check_webhook_url` is made again before each attempt: a name may
+    resolve elsewhere by the time a job ends.
+    """
     body = json.dumps(payload, sort_keys=True).encode()
     for attempt in range(attempts):
+        try:
+            check_webhook_url(url, allow_private=allow_private)
+        except ValueError as exc:
+            _log.warning("webhook not sent: %s", exc)
+            return False
         headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, body, int(time.time()))}
         try:
             response = httpx2.post(

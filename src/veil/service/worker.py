@@ -237,7 +237,8 @@ class Worker:
             secret = self._state.keys.webhook_secret(job.key_id)
             if secret is not None:
                 payload = {"job_id": job.id, "state": outcome, "error": error, "operation": job.operation}
-                delivered = send_webhook(job.webhook_url, secret, payload)
+                allow_private = self._state.settings.allow_private_webhooks
+                delivered = send_webhook(job.webhook_url, secret, payload, allow_private=allow_private)
                 _log.info("job %s: webhook %s", job.id, "delivered" if delivered else "not delivered")
 
 

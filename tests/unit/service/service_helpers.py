@@ -28,6 +28,7 @@ def service_settings(tmp_path: Path) -> ServiceSettings:
         pipeline_factory="veil.service.fakes:fake_pipeline",
         rate_per_minute=100_000,
         rate_burst=10_000,
+        allow_private_webhooks=True,  # the webhook test's receiver listens on loopback
         limits=Limits(
             max_upload_bytes=2_000_000,
             max_image_bytes=1_000_000,

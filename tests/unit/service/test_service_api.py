@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import threading
@@ -16,10 +17,11 @@ from typing import ClassVar
 import av
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 from PIL import Image as PILImage
 from service_helpers import Service, png_bytes, service, service_settings  # noqa: F401 - fixtures
 
-from veil.service import operations
+from veil.service import ServiceSettings, create_app, operations
 from veil.service.blobs import BlobKind
 from veil.service.keys import Scope
 from veil.service.operations import Operation
@@ -333,3 +335,15 @@ def test_audit_log_records_who_did_what(service: Service, make_video) -> None:
         ("job.result.read", job["id"]),
     ]
     assert service.context.state.audit.verify_chain()
+
+
+def test_a_webhook_to_a_private_address_is_refused_at_submission(
+    service_settings: ServiceSettings, make_video
+) -> None:
+    settings = dataclasses.replace(service_settings, allow_private_webhooks=False)
+    with TestClient(create_app(settings)) as client:
+        service = Service(client, client.app.state.veil)  # type: ignore[attr-defined]
+        answer = _submit(service, service.key(), make_video(), webhook_url="http://127.0.0.1:8080/hook")
+        assert answer.status_code == 422  # type: ignore[attr-defined]
+        assert "non-public address" in answer.json()["detail"]  # type: ignore[attr-defined]
+        assert service.context.state.jobs.recent("acme", 10) == []

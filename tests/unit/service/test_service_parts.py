@@ -12,7 +12,7 @@ from veil.service.multipart_form import safe_filename
 from veil.service.options import build_config
 from veil.service.ratelimit import RateLimiter
 from veil.service.server import check_listen
-from veil.service.webhooks import check_webhook_url, sign, verify_signature
+from veil.service.webhooks import check_webhook_url, send_webhook, sign, verify_signature
 from veil.types import ObjectClass
 
 SRC = Path(__file__).resolve().parents[3] / "src" / "veil"
@@ -85,6 +85,34 @@ def test_webhook_signatures_expire_and_bind_the_body() -> None:
 def test_webhook_urls_must_be_plain_http(url: str) -> None:
     with pytest.raises(ValueError, match="webhook_url"):
         check_webhook_url(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/hook",
+        "http://localhost/hook",
+        "http://10.1.2.3/hook",
+        "http://192.168.0.10/hook",
+        "http://169.254.169.254/latest/meta-data/",  # cloud metadata
+        "http://[::1]/hook",
+        "http://0.0.0.0/hook",
+    ],
+)
+def test_webhooks_go_to_public_addresses_only_unless_allowed(url: str) -> None:
+    with pytest.raises(ValueError, match=r"non-public address.*--allow-private-webhooks"):
+        check_webhook_url(url)
+    assert check_webhook_url(url, allow_private=True) == url
+
+
+def test_public_and_unresolvable_webhook_hosts() -> None:
+    assert check_webhook_url("https://93.184.216.34/hook") == "https://93.184.216.34/hook"
+    with pytest.raises(ValueError, match="cannot be resolved"):
+        check_webhook_url("https://no-such-host.invalid/hook")
+
+
+def test_a_webhook_to_a_private_address_is_not_sent() -> None:
+    assert not send_webhook("http://127.0.0.1:9/hook", "s3cret", {"job_id": "x"}, attempts=1)
 
 
 @pytest.mark.parametrize(
