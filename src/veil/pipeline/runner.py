@@ -257,9 +257,9 @@ def _frame_regions(
             yield FrameRegions(frame, _given_for(given, frame.index, src), detected=False)
         return
     engine = processor.temporal_engine()
-    # Detection runs on its own thread, up to this many frames ahead of propagation: its bursts on
+    # Detection runs on its own thread, up to one detection interval ahead of propagation: its bursts on
     # detection frames then overlap the flow, anonymization and encoding of the frames before them.
-    ahead = max(_MIN_DETECT_AHEAD, 2 * engine.settings.detect_every)
+    ahead = max(_MIN_DETECT_AHEAD, engine.settings.detect_every)
     scheduled = BackgroundIterator(map(engine.keyframes.observe, frames), depth=ahead, name="veil-detector")
     try:
         for item in scheduled:
