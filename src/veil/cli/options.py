@@ -1,4 +1,4 @@
-"""The compact option parsers (``face=blur,plate=pixelate``) as click errors, so the option is named."""
+"""Options several commands share, and the target parser with click's errors (so the option is named)."""
 
 from __future__ import annotations
 
@@ -12,15 +12,13 @@ from click.decorators import FC
 from veil import api
 from veil.api import PrivacyLevel
 from veil.errors import ConfigError
-from veil.pipeline.config import FailMode, Method
+from veil.pipeline.config import FailMode
 from veil.types import ObjectClass
 
 __all__ = [
     "models_dir_option",
     "on_error_option",
-    "parse_methods",
     "parse_targets",
-    "parse_thresholds",
     "privacy_option",
     "quiet_option",
     "threads_option",
@@ -39,16 +37,6 @@ def _click_errors(parse: Callable[[str], T], text: str) -> T:
 def parse_targets(text: str) -> frozenset[ObjectClass]:
     """Parse ``face,plate,...`` into classes."""
     return _click_errors(api.parse_targets, text)
-
-
-def parse_methods(text: str) -> dict[ObjectClass, Method]:
-    """Parse ``face=blur,plate=pixelate`` (or one method for all)."""
-    return _click_errors(api.parse_methods, text)
-
-
-def parse_thresholds(text: str) -> dict[ObjectClass, float]:
-    """Parse ``face=0.3,plate=0.5`` (or one threshold for all)."""
-    return _click_errors(api.parse_thresholds, text)
 
 
 # Options several commands share, declared once so their names, defaults and help agree.

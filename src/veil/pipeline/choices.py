@@ -94,10 +94,12 @@ def parse_thresholds(text: str) -> dict[ObjectClass, float]:
 
 @dataclass(frozen=True)
 class UserChoices:
-    """What a user asked for; ``None`` means "what the privacy level says".
+    """What a user asked for; ``None`` means "the default, or what the privacy level says".
 
     ``targets``, ``methods`` and ``thresholds`` are the compact texts (``face,plate``,
-    ``face=blur,plate=mask``, ``face=0.3``); ``margin`` grows detected regions, carried ones twice as much.
+    ``face=blur,plate=mask``, ``face=0.3``); an empty text is an error, not the default, so a script
+    that loses a variable does not quietly hide less. ``margin`` grows detected regions, carried ones
+    twice as much.
     """
 
     targets: str | None = None
@@ -129,7 +131,7 @@ class UserChoices:
         """
         level = preset_for(self.privacy)
         scores = dict(level.score_thresholds)
-        if self.thresholds:
+        if self.thresholds is not None:
             scores.update(parse_thresholds(self.thresholds))
         margins = (
             {}
@@ -143,8 +145,8 @@ class UserChoices:
         )
         detect_size = level.detect_long_side_px if self.detect_size is None else self.detect_size
         return PipelineConfig(
-            targets=parse_targets(self.targets) if self.targets else DEFAULT_TARGETS,
-            methods=parse_methods(self.methods) if self.methods else {},
+            targets=DEFAULT_TARGETS if self.targets is None else parse_targets(self.targets),
+            methods={} if self.methods is None else parse_methods(self.methods),
             policy=level.policy(score_thresholds=scores, fail_mode=self.on_error, **margins),
             temporal=replace(level.temporal, static_camera=self.static_camera, **given),
             detection=DetectionConfig(

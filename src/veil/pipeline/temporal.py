@@ -102,8 +102,8 @@ class TemporalEngine:
     Per frame: its :class:`KeyframeDetector` (``keyframes``) checks for a scene cut and lets the
     :class:`DetectionSchedule` decide whether the detector runs (every ``detect_every`` frames, sooner
     after much change, always on a cut); detections are cut to the ones the policy hides (``select``)
-    and handed to a :class:`FlowPropagator`, which gives them
-    track ids and carries them, by optical flow, onto the frames in between; the optional motion
+    and handed to a :class:`FlowPropagator`, which gives them track ids and carries them, by optical
+    flow, onto the frames in between; the optional motion
     fallback adds moving blobs nothing explains; a :class:`LookAheadGapFiller` delays frames by
     ``lookahead_frames`` so every track is hidden on each frame between its sightings, before its first
     and ``hold_frames`` after its last; finally crowds are merged. With ``lookahead_frames=0`` frames

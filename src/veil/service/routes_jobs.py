@@ -125,7 +125,9 @@ async def submit_job(
     state = context.state
     job_id = new_job_id()
     try:
-        new = _new_job(key, received, idempotency_key, state.settings.allow_private_webhooks)
+        # In the thread pool: the webhook check resolves the URL's host, which blocks.
+        allow_private = state.settings.allow_private_webhooks
+        new = await run_in_threadpool(_new_job, key, received, idempotency_key, allow_private)
         await run_in_threadpool(state.blobs.put, job_id, BlobKind.UPLOAD, received.file.path)
         try:
             job, created = state.jobs.submit(new, job_id)

@@ -39,6 +39,20 @@ def test_single_settings_override_the_level() -> None:
     assert config.policy.fail_mode is FailMode.HIDE_FRAME
 
 
+def test_methods_per_class_and_bare() -> None:
+    assert parse_methods("face=blur,plate=pixelate") == {
+        ObjectClass.FACE: Method.BLUR,
+        ObjectClass.LICENSE_PLATE: Method.PIXELATE,
+    }
+    assert parse_methods("mask") == dict.fromkeys(ObjectClass, Method.MASK)
+
+
+@pytest.mark.parametrize("field", ["targets", "methods", "thresholds"])
+def test_an_empty_text_is_an_error_not_the_default(field: str) -> None:
+    with pytest.raises(ConfigError, match=r"no .* given"):
+        UserChoices(**{field: ""}).to_config()
+
+
 def test_texts_are_parsed_and_bad_ones_named() -> None:
     config = UserChoices(targets="face,person", methods="person=mask").to_config()
     assert config.targets == {ObjectClass.FACE, ObjectClass.PERSON}
