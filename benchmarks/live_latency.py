@@ -1,9 +1,10 @@
 """Added latency of ``veil stream`` at 720p30, forward-only, standard privacy, on loopback.
 
 A sender process plays the dashcam clip, upscaled to 1280×720, as a real-time MPEG-TS stream over TCP to
-127.0.0.1 (its own process, as a camera would be, so its decoding and encoding do not share Veil's GIL);
-Veil reads it, anonymizes it (standard level, lookahead 0) and sends MPEG-TS over UDP to a receiver
-thread. Printed:
+127.0.0.1 (its own process, as a camera would be). Like a camera, whose encoder is its own chip, it sends
+packets encoded beforehand (zerolatency H.264, written once to bench_out/) instead of encoding on the
+cores Veil is measured on; ``--sender-encodes`` makes it encode live instead, as before. Veil reads it,
+anonymizes it (standard level, lookahead 0) and sends MPEG-TS over UDP to a receiver thread. Printed:
 
 - Veil's added latency per frame: from the packet carrying the raw frame leaving Veil's demuxer to the
   anonymized frame's packet entering the output socket (p50 / p95 / max), and the frames dropped to
@@ -33,6 +34,7 @@ import av.error
 
 from veil.api import LiveReport, LiveSettings, PrivacyLevel, open_pipeline, preset_for
 from veil.pipeline.config import DetectionConfig, EncoderConfig, PipelineConfig
+from veil.types import Image
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("VEIL_DATA_DIR", REPO.parent / "shared" / "data"))
@@ -75,10 +77,10 @@ class Receiver:
                 for packet in container.demux(stream):
                     now = time.monotonic()
                     for frame in packet.decode():
-                        if frame.pts is None:
+                        if frame.pts is None or frame.time_base is None:
                             continue
                         first = frame.pts if first is None else first
-                        offset = float((frame.pts - first) * stream.time_base)
+                        offset = float((frame.pts - first) * frame.time_base)
                         self.received_s[round(offset, 6)] = now
         except av.error.ExitError:
             pass  # the read timed out: the stream is over
@@ -92,19 +94,38 @@ _SENDER = """
 import json, sys
 from pathlib import Path
 from veil.live.loopback import StreamSender
-clip, url, width, height, frames, out = sys.argv[1:]
-sender = StreamSender(Path(clip), url, size=(int(width), int(height)), max_frames=int(frames))
+clip, url, width, height, frames, copy, out = sys.argv[1:]
+size = None if copy == "1" else (int(width), int(height))
+sender = StreamSender(Path(clip), url, size=size, max_frames=int(frames), copy=copy == "1")
 sender.start().join()
 Path(out).write_text(json.dumps(sender.sent_s))
 """
 
 
-class SenderProcess:
-    """StreamSender in its own process; :meth:`join` returns its send times (seconds from the first frame)."""
+def camera_stream() -> Path:
+    """Return the clip at 720p encoded as a camera sends it (zerolatency H.264 in MPEG-TS), made once."""
+    from veil.live.loopback import StreamSender
 
-    def __init__(self, url: str, frames: int) -> None:
+    path = REPO / "bench_out" / f"{CLIP.stem}_{SIZE[1]}p_camera.ts"
+    if not path.exists():
+        path.parent.mkdir(exist_ok=True)
+        partial = path.with_name(f".{path.name}.partial.ts")
+        StreamSender(CLIP, str(partial), size=SIZE, realtime=False).start().join()
+        partial.replace(path)
+    return path
+
+
+class SenderProcess:
+    """StreamSender in its own process; :meth:`join` returns its send times (seconds from the first frame).
+
+    ``encode``: encode the upscaled clip live; else send the pre-encoded :func:`camera_stream`.
+    """
+
+    def __init__(self, url: str, frames: int, encode: bool) -> None:
         self._out = Path(tempfile.mkstemp(suffix=".json")[1])
-        args = [str(CLIP), url, str(SIZE[0]), str(SIZE[1]), str(frames), str(self._out)]
+        source = CLIP if encode else camera_stream()
+        copy = "0" if encode else "1"
+        args = [str(source), url, str(SIZE[0]), str(SIZE[1]), str(frames), copy, str(self._out)]
         self._proc = subprocess.Popen([sys.executable, "-c", _SENDER, *args])
 
     def join(self) -> dict[float, float]:
@@ -120,17 +141,17 @@ def end_to_end_ms(sent: dict[float, float], received: dict[float, float]) -> lis
     return [(received[k] - sent[k]) * 1000 for k in sorted(sent) if k in received]
 
 
-def direct_path(frames: int) -> list[float]:
+def direct_path(frames: int, encode: bool) -> list[float]:
     """Sender → receiver over loopback without Veil: the transport's own latency."""
     port = free_port(socket.SOCK_DGRAM)
     receiver = Receiver(f"udp://127.0.0.1:{port}").start()
     time.sleep(0.5)  # let the receiver bind
-    sent = SenderProcess(f"udp://127.0.0.1:{port}?pkt_size=1316", frames).join()
+    sent = SenderProcess(f"udp://127.0.0.1:{port}?pkt_size=1316", frames, encode).join()
     receiver.join()
     return end_to_end_ms(sent, receiver.received_s)
 
 
-def through_veil(frames: int, budget_ms: float, preset: str) -> tuple[LiveReport, list[float]]:
+def through_veil(frames: int, budget_ms: float, preset: str, encode: bool) -> tuple[LiveReport, list[float]]:
     """Sender → Veil → receiver; return Veil's report and the end-to-end latencies."""
     level = preset_for(PrivacyLevel.STANDARD)
     config = PipelineConfig(
@@ -145,7 +166,7 @@ def through_veil(frames: int, budget_ms: float, preset: str) -> tuple[LiveReport
     settings = LiveSettings(latency_budget_ms=budget_ms, open_timeout_s=30)
     with open_pipeline(config) as pipeline:
         pipeline.detect(next_frame())  # load the models before the stream starts, as a service would
-        sender = SenderProcess(f"tcp://127.0.0.1:{in_port}", frames)
+        sender = SenderProcess(f"tcp://127.0.0.1:{in_port}", frames, encode)
         report = pipeline.stream(
             f"tcp://127.0.0.1:{in_port}?listen=1", f"udp://127.0.0.1:{out_port}?pkt_size=1316", settings
         )
@@ -154,7 +175,7 @@ def through_veil(frames: int, budget_ms: float, preset: str) -> tuple[LiveReport
     return report, end_to_end_ms(sent, receiver.received_s)
 
 
-def next_frame() -> object:
+def next_frame() -> Image:
     """Return one 720p frame of the clip, for loading the models."""
     import cv2
     import numpy as np
@@ -169,12 +190,17 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=300, help="frames to stream (30 per second)")
     parser.add_argument("--budget-ms", type=float, default=150.0, help="latency budget")
     parser.add_argument("--preset", default="veryfast", help="x264 preset of Veil's output (CLI default)")
+    parser.add_argument(
+        "--sender-encodes", action="store_true", help="the sender encodes live, on the same cores as Veil"
+    )
     args = parser.parse_args()
+    sender = "encoding live" if args.sender_encodes else "sending pre-encoded packets"
     print(
-        f"{CLIP.name} upscaled to {SIZE[0]}x{SIZE[1]} at 30 fps, {args.frames} frames, loopback; "
+        f"{CLIP.name} upscaled to {SIZE[0]}x{SIZE[1]} at 30 fps, {args.frames} frames, loopback, sender "
+        f"{sender}; "
         f"x264 {args.preset}; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (shared: noisy)"
     )
-    report, veil_e2e = through_veil(args.frames, args.budget_ms, args.preset)
+    report, veil_e2e = through_veil(args.frames, args.budget_ms, args.preset, args.sender_encodes)
     lat = report.latency
     print(
         f"veil added latency (demuxer out -> socket in): p50 {lat.percentile(50):.1f} ms, "
@@ -186,7 +212,7 @@ def main() -> None:
         f"detected {report.frames_detected}, "
         f"propagated {report.frames_propagated}"
     )
-    direct = direct_path(args.frames)
+    direct = direct_path(args.frames, args.sender_encodes)
     if veil_e2e and direct:
         veil_med, direct_med = statistics.median(veil_e2e), statistics.median(direct)
         print(

@@ -77,17 +77,21 @@ class Pipeline:
 
         self.config = config
         self._detector = detector
+        self._keyframe_detector = detector
         self._anonymizer = anonymizer or build_anonymizer(config)
         self._processor: FrameProcessor | None = None
 
     def _frame_processor(self, need_detector: bool = True) -> FrameProcessor:
         if need_detector and self._detector is None:
-            from veil.detection.registry import build_detector
+            from veil.detection.registry import build_detectors
 
-            self._detector = build_detector(self.config.targets, self.config)
+            built = build_detectors(self.config.targets, self.config)
+            self._detector, self._keyframe_detector = built.stills, built.keyframes
             self._processor = None
         if self._processor is None:
-            self._processor = FrameProcessor(self.config, self._detector, self._anonymizer)
+            self._processor = FrameProcessor(
+                self.config, self._detector, self._anonymizer, self._keyframe_detector
+            )
         return self._processor
 
     def detect(self, image: Image) -> Detections:
@@ -169,6 +173,7 @@ class Pipeline:
     def close(self) -> None:
         """Release the models."""
         self._detector = None
+        self._keyframe_detector = None
         self._processor = None
 
     def __enter__(self) -> Pipeline:

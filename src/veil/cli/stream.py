@@ -57,6 +57,12 @@ def _parse_options(values: tuple[str, ...]) -> dict[str, str]:
     is_flag=True,
     help="Keep a constant frame rate: send the last anonymized picture in a dropped frame's place.",
 )
+@click.option(
+    "--detect-inline",
+    is_flag=True,
+    help="Keyframes wait for their detector instead of it running beside the stream (latency spikes at "
+    "each keyframe, but each keyframe's own detections hide it).",
+)
 @click.option("--realtime", is_flag=True, help="Play a file SOURCE at its own speed, as a camera would.")
 @click.option("--frames", "max_frames", type=click.IntRange(min=1), help="Stop after this many frames.")
 @click.option(
@@ -104,6 +110,7 @@ def stream(
     thresholds: str | None,
     latency_budget_ms: float,
     repeat_dropped: bool,
+    detect_inline: bool,
     realtime: bool,
     max_frames: int | None,
     reconnect_attempts: int,
@@ -140,6 +147,7 @@ def stream(
     settings = LiveSettings(
         latency_budget_ms=latency_budget_ms,
         repeat_dropped=repeat_dropped,
+        background_detection=not detect_inline,
         realtime=realtime,
         max_frames=max_frames,
         reconnect_attempts=reconnect_attempts,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -33,6 +34,11 @@ class StreamSender:
     later), sends ``max_frames`` frames (all by default), optionally scaled to ``size`` (width,
     height), and closes. :attr:`sent_s` maps each frame's timestamp in seconds from the first frame
     to the monotonic time its packet was handed to the socket. An error is kept in :attr:`error`.
+
+    With ``copy`` the file's own packets are sent as they are (``size`` and ``preset`` do not apply):
+    a camera encodes on its own chip, so a benchmark that shares one machine between the stand-in
+    camera and Veil should not charge Veil's cores for the camera's encoder. The file should hold
+    H.264 without B-frames, as cameras send.
     """
 
     def __init__(
@@ -45,6 +51,7 @@ class StreamSender:
         realtime: bool = True,
         connect_timeout_s: float = 10.0,
         preset: str = "ultrafast",
+        copy: bool = False,
     ) -> None:
         self.path = Path(path)
         self.url = url
@@ -53,6 +60,7 @@ class StreamSender:
         self._realtime = realtime
         self._connect_timeout_s = connect_timeout_s
         self._preset = preset
+        self._copy = copy
         self.sent_s: dict[float, float] = {}
         self.error: BaseException | None = None
         self._stop = threading.Event()
@@ -73,18 +81,14 @@ class StreamSender:
         if self.error is not None:
             raise self.error
 
-    def _connect(self, rate: Fraction, width: int, height: int) -> tuple[OutputContainer, VideoStream]:
+    def _connect(
+        self, add_stream: Callable[[OutputContainer], VideoStream]
+    ) -> tuple[OutputContainer, VideoStream]:
         """Open the output and write its header (FFmpeg connects only then), retrying until the deadline."""
         deadline = time.monotonic() + self._connect_timeout_s
         while True:
             out = av.open(self.url, "w", format="mpegts", container_options=dict(_MPEGTS_OPTIONS))
-            stream = out.add_stream(
-                "libx264", rate=rate, options={"preset": self._preset, "tune": "zerolatency"}
-            )
-            assert isinstance(stream, VideoStream)
-            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-            stream.codec_context.time_base = _TIME_BASE
-            stream.codec_context.gop_size = max(1, round(rate))
+            stream = add_stream(out)
             try:
                 out.start_encoding()
                 return out, stream
@@ -96,25 +100,64 @@ class StreamSender:
 
     def _run(self) -> None:
         try:
-            self._send()
+            self._send_packets() if self._copy else self._send()
         except BaseException as exc:  # kept for join(), which re-raises it in the caller
             self.error = exc
+
+    def _due(self, count: int) -> bool:
+        """Whether frame ``count`` (from 0) is still to be sent."""
+        return not self._stop.is_set() and (self._max_frames is None or count < self._max_frames)
+
+    def _wait_until(self, started: float, offset: float) -> None:
+        if self._realtime:
+            time.sleep(max(0.0, started + offset - time.monotonic()))
+
+    def _send_packets(self) -> None:
+        with av.open(str(self.path)) as source:
+            video = source.streams.video[0]
+            out, stream = self._connect(lambda out: out.add_stream_from_template(video))
+            try:
+                started = time.monotonic()
+                first: int | None = None
+                count = 0
+                for packet in source.demux(video):
+                    if packet.pts is None or packet.time_base is None:
+                        continue  # the flushing packet at the end
+                    if not self._due(count):
+                        break
+                    first = packet.pts if first is None else first
+                    offset = float((packet.pts - first) * packet.time_base)
+                    self._wait_until(started, offset)
+                    packet.stream = stream
+                    out.mux(packet)
+                    self.sent_s[round(offset, 6)] = time.monotonic()
+                    count += 1
+            finally:
+                out.close()
+
+    def _add_encoder(self, out: OutputContainer, rate: Fraction, width: int, height: int) -> VideoStream:
+        stream = out.add_stream("libx264", rate=rate, options={"preset": self._preset, "tune": "zerolatency"})
+        assert isinstance(stream, VideoStream)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.codec_context.time_base = _TIME_BASE
+        stream.codec_context.gop_size = max(1, round(rate))
+        return stream
 
     def _send(self) -> None:
         with VideoReader(self.path, max_pixels=8192 * 8192) as reader:
             width, height = self._size or (reader.info.width, reader.info.height)
-            out, stream = self._connect(reader.info.frame_rate, width, height)
+            rate = reader.info.frame_rate
+            out, stream = self._connect(lambda out: self._add_encoder(out, rate, width, height))
             try:
                 started = time.monotonic()
                 first: float | None = None
                 for count, frame in enumerate(reader):
-                    if self._stop.is_set() or (self._max_frames is not None and count >= self._max_frames):
+                    if not self._due(count):
                         break
                     when = frame.time_s or 0.0
                     first = when if first is None else first
                     offset = when - first
-                    if self._realtime:
-                        time.sleep(max(0.0, started + offset - time.monotonic()))
+                    self._wait_until(started, offset)
                     image = frame.image
                     if image.shape[:2] != (height, width):
                         image = np.ascontiguousarray(cv2.resize(image, (width, height)), np.uint8)

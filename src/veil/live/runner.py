@@ -11,14 +11,14 @@ from fractions import Fraction
 from pathlib import Path
 
 from veil.live.endpoints import SourceKind, parse_destination, parse_source
-from veil.live.mailbox import CostEstimate, FrameMailbox, Taken
+from veil.live.mailbox import CostEstimate, FrameMailbox
 from veil.live.report import LiveReport
 from veil.live.settings import LiveSettings
 from veil.live.sink import LiveSink
 from veil.live.source import LiveSource
 from veil.pipeline.frame_processor import FrameProcessor, ProcessedFrame
 from veil.pipeline.stages import BackgroundSink
-from veil.pipeline.temporal import FrameRegions, TemporalEngine
+from veil.pipeline.temporal import FrameRegions
 from veil.types import Image
 from veil.video.atomic import check_output
 
@@ -39,17 +39,6 @@ class _Picture:
     time_base: Fraction
     arrival_s: float | None
     taken_s: float
-
-
-def forward_engine(processor: FrameProcessor) -> TemporalEngine:
-    """Return a temporal engine for ``processor`` without lookahead: frames come out as they go in."""
-    temporal = processor.config.temporal
-    return TemporalEngine(
-        processor.detect,
-        processor.select,
-        replace(temporal, lookahead_frames=0),
-        processor.config.policy.fail_mode,
-    )
 
 
 def run_stream(
@@ -145,13 +134,11 @@ def _anonymize_stream(
         report.frames_late += int(latency_s > budget_s)
 
     writer: BackgroundSink[_Picture] = BackgroundSink(send, depth=_WRITER_DEPTH, name="veil-live-writer")
-    engine = forward_engine(processor)
+    engine = processor.temporal_engine(forward_only=True, background_detection=settings.background_detection)
     last: Image | None = None
     processed = 0
     try:
         while (taken := mailbox.take()) is not None:
-            if processed == 0:
-                _warm_up(processor, taken)
             report.frames_dropped += len(taken.dropped)
             if settings.repeat_dropped and last is not None:
                 for gone in taken.dropped:
@@ -172,15 +159,10 @@ def _anonymize_stream(
         _log.info("interrupted: finishing the output")
         return "interrupted"
     finally:
+        engine.close()
         writer.close()
     limit = settings.max_frames
     return "max frames" if limit is not None and report.frames_read >= limit else "end of stream"
-
-
-def _warm_up(processor: FrameProcessor, taken: Taken) -> None:
-    """Run the first frame once through a throwaway engine: first inferences are slow (lazy model set-up)."""
-    for item in forward_engine(processor).push(replace(taken.captured.frame, index=0)):
-        _anonymize(processor, item, None)
 
 
 def _anonymize(processor: FrameProcessor, item: FrameRegions, report: LiveReport | None) -> ProcessedFrame:

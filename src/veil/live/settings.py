@@ -24,6 +24,9 @@ class LiveSettings:
             leave later are dropped before anonymization while a newer frame waits (never written raw).
         repeat_dropped: write the last anonymized picture at a dropped frame's timestamp, so the output
             keeps the source's frame rate; otherwise dropped frames are left out (variable frame rate).
+        background_detection: the detector runs on its own thread and its detections are carried, by
+            optical flow, from the keyframe to the frame they land on, so no frame waits for it;
+            otherwise each keyframe waits for its detections (a latency spike every few frames).
         realtime: pace a file source at its own frame rate, as a camera would deliver it.
         max_frames: stop after reading this many frames (``None``: run until the source ends or a stop).
         queue_frames: most decoded frames waiting for the anonymizer; older ones are dropped first.
@@ -36,6 +39,7 @@ class LiveSettings:
 
     latency_budget_ms: float = 150.0
     repeat_dropped: bool = False
+    background_detection: bool = True
     realtime: bool = False
     max_frames: int | None = None
     queue_frames: int = 8

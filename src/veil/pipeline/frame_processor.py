@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from veil.anonymizers.base import Anonymizer
 from veil.anonymizers.registry import hide_whole_frame
 from veil.detection.base import Detector
 from veil.detections import Detections
 from veil.errors import PrivacyError, UnsupportedFrameError
+from veil.pipeline.background_keyframes import BackgroundKeyframes
 from veil.pipeline.config import PipelineConfig
 from veil.pipeline.failure import fail_closed
 from veil.pipeline.policy import apply_policy, select_regions
@@ -38,28 +39,57 @@ class FrameProcessor:
     """Run one frame through detect → policy → anonymize.
 
     A detector or anonymizer error either raises :class:`PrivacyError` (``FailMode.ABORT``) or hides
-    the whole frame (``FailMode.HIDE_FRAME``); the raw frame is never returned.
+    the whole frame (``FailMode.HIDE_FRAME``); the raw frame is never returned. Video keyframes may
+    use a lighter ``keyframe_detector`` (default: ``detector``).
     """
 
-    def __init__(self, config: PipelineConfig, detector: Detector | None, anonymizer: Anonymizer) -> None:
+    def __init__(
+        self,
+        config: PipelineConfig,
+        detector: Detector | None,
+        anonymizer: Anonymizer,
+        keyframe_detector: Detector | None = None,
+    ) -> None:
         self.config = config
         self._detector = detector
+        self._keyframe_detector = keyframe_detector or detector
         self._anonymizer = anonymizer
 
     def detect(self, image: Image, index: int = 0) -> Detections:
-        """Return the target regions found in ``image`` (before margins)."""
-        if self._detector is None:
+        """Return the target regions found in still image ``image`` (before margins)."""
+        return self._detect_with(self._detector, image)
+
+    def detect_keyframe(self, image: Image, index: int = 0) -> Detections:
+        """Return the target regions found in video frame ``image`` (before margins)."""
+        return self._detect_with(self._keyframe_detector, image)
+
+    def _detect_with(self, detector: Detector | None, image: Image) -> Detections:
+        if detector is None:
             raise PrivacyError("no detector is configured and no detections were given for this frame")
         _check_image(image)
-        return self._detector.detect(image).of_class(*self.config.targets)
+        return detector.detect(image).of_class(*self.config.targets)
 
     def select(self, detections: Detections) -> Detections:
         """Return the regions of ``detections`` the policy hides, without margins (what tracks follow)."""
         return select_regions(detections, self.config.policy, self.config.targets)
 
-    def temporal_engine(self) -> TemporalEngine:
-        """Return a fresh engine that detects on some frames of a stream and carries regions to the rest."""
-        return TemporalEngine(self.detect, self.select, self.config.temporal, self.config.policy.fail_mode)
+    def temporal_engine(
+        self, forward_only: bool = False, background_detection: bool = False
+    ) -> TemporalEngine:
+        """Return a fresh engine that detects on some frames of a stream and carries regions to the rest.
+
+        ``forward_only`` (live input) drops the lookahead: frames come out as they go in.
+        ``background_detection`` (live input) runs the detector on its own thread, so frames do not wait
+        for it (:class:`BackgroundKeyframes`); call the engine's ``close`` when done.
+        """
+        temporal = self.config.temporal
+        if forward_only:
+            temporal = replace(temporal, lookahead_frames=0)
+        fail_mode = self.config.policy.fail_mode
+        keyframes = None
+        if background_detection:
+            keyframes = BackgroundKeyframes(self.detect_keyframe, self.select, temporal, fail_mode)
+        return TemporalEngine(self.detect_keyframe, self.select, temporal, fail_mode, keyframes)
 
     def hide_whole(self, image: Image) -> ProcessedFrame:
         """Return ``image`` hidden whole: what a frame whose detection failed becomes under HIDE_FRAME."""

@@ -16,9 +16,9 @@ __all__ = ["PrivacyLevel", "PrivacyPreset", "preset_for"]
 class PrivacyLevel(enum.Enum):
     """How much speed and footage Veil trades for fewer leaks; the value is the CLI name."""
 
-    STANDARD = "standard"  # detector every 5th frame, tracks held and bridged: live-camera speed
-    STRICT = "strict"  # detector every other frame, lower thresholds, wider margins, longer holds
-    GUARANTEE = "guarantee"  # detector on every frame, plus moving blobs nothing explains
+    STANDARD = "standard"  # YuNet every 5th frame, tracks held and bridged: live-camera speed
+    STRICT = "strict"  # both face detectors every other frame, lower thresholds, wider margins, longer holds
+    GUARANTEE = "guarantee"  # both face detectors on every frame, plus moving blobs nothing explains
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,9 @@ _PRESETS: Mapping[PrivacyLevel, PrivacyPreset] = MappingProxyType(
             ),
             margin_ratio=0.2,
             propagated_margin_ratio=0.4,
-            temporal=TemporalConfig(detect_every=2, hold_frames=25, lookahead_frames=25),
+            temporal=TemporalConfig(
+                detect_every=2, hold_frames=25, lookahead_frames=25, face_second_opinion=True
+            ),
             detect_long_side_px=1920,
         ),
         PrivacyLevel.GUARANTEE: PrivacyPreset(
@@ -77,7 +79,11 @@ _PRESETS: Mapping[PrivacyLevel, PrivacyPreset] = MappingProxyType(
             margin_ratio=0.25,
             propagated_margin_ratio=0.5,
             temporal=TemporalConfig(
-                detect_every=1, hold_frames=50, lookahead_frames=50, motion_fallback=True
+                detect_every=1,
+                hold_frames=50,
+                lookahead_frames=50,
+                motion_fallback=True,
+                face_second_opinion=True,
             ),
             detect_long_side_px=1920,
         ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from veil.detections import Detections
 from veil.pipeline.config import FailMode, TemporalConfig
@@ -17,7 +18,7 @@ from veil.propagation.scene_cut import SceneCutDetector
 from veil.propagation.schedule import DetectionSchedule
 from veil.types import Frame, Image
 
-__all__ = ["FrameRegions", "KeyframeDetector", "ScheduledFrame", "TemporalEngine"]
+__all__ = ["FrameRegions", "KeyframeDetector", "Keyframes", "ScheduledFrame", "TemporalEngine"]
 
 _log = logging.getLogger(__name__)
 
@@ -43,13 +44,16 @@ class ScheduledFrame:
     """A frame after the schedule: whether it starts a scene, and what the detector found on it.
 
     ``found`` holds the detections the policy hides when the detector ran and succeeded, else ``None``;
-    ``failed`` tells that it ran and failed (the fail mode let the stream go on).
+    ``failed`` tells that it ran and failed (the fail mode let the stream go on). ``found_on`` is the
+    index of the earlier frame ``found`` belongs to when detection ran on its own thread and landed
+    with this frame (``None``: this frame).
     """
 
     frame: Frame
     scene_cut: bool
     found: Detections | None
     failed: bool
+    found_on: int | None = None
 
     @property
     def detected(self) -> bool:
@@ -82,18 +86,51 @@ class KeyframeDetector:
             _log.debug("scene cut at frame %d (score %.2f)", frame.index, change.cut_score)
         if not self._schedule.should_detect(frame.index, change.change_score, change.cut):
             return ScheduledFrame(frame, change.cut, found=None, failed=False)
+        found = self.run(frame)
+        return ScheduledFrame(frame, change.cut, found=found, failed=found is None)
+
+    def run(self, frame: Frame) -> Detections | None:
+        """Run the detector on ``frame``; return what the policy hides, or None if it failed.
+
+        Raises:
+            PrivacyError: the detector failed under ``FailMode.ABORT``.
+        """
         try:
             found = self._select(self._detect(frame.image, frame.index))
         except Exception as exc:
             fail_closed(self._fail_mode, frame.index, "detection", exc)
-            return ScheduledFrame(frame, change.cut, found=None, failed=True)
+            return None
         self.frames_detected += 1
-        return ScheduledFrame(frame, change.cut, found=found, failed=False)
+        return found
 
     def reset(self) -> None:
         """Forget the previous frame and the schedule's count (a new stream starts)."""
         self._scenes.reset()
         self._schedule.reset()
+
+    def close(self) -> None:
+        """Nothing to release: the detector runs in the caller's thread."""
+
+
+class Keyframes(Protocol):
+    """What the engine needs of its keyframe half: :class:`KeyframeDetector` or a stand-in for it."""
+
+    @property
+    def frames_detected(self) -> int:
+        """Frames the detector ran on successfully so far."""
+        ...
+
+    def observe(self, frame: Frame) -> ScheduledFrame:
+        """Schedule ``frame`` and return the detections that are ready with it."""
+        ...
+
+    def reset(self) -> None:
+        """Forget the stream so far."""
+        ...
+
+    def close(self) -> None:
+        """Release what it holds (threads)."""
+        ...
 
 
 class TemporalEngine:
@@ -113,14 +150,20 @@ class TemporalEngine:
     frame comes out with ``regions=None`` (hide it whole) and the stream goes on.
 
     :meth:`push` runs both halves in the caller's thread; a caller may instead run
-    ``keyframes.observe`` elsewhere and hand its results, in order, to :meth:`push_scheduled`.
+    ``keyframes.observe`` elsewhere and hand its results, in order, to :meth:`push_scheduled`, or
+    give a ``keyframes`` half of its own (live input's :class:`BackgroundKeyframes`).
     """
 
     def __init__(
-        self, detect: Detect, select: Select, settings: TemporalConfig, fail_mode: FailMode = FailMode.ABORT
+        self,
+        detect: Detect,
+        select: Select,
+        settings: TemporalConfig,
+        fail_mode: FailMode = FailMode.ABORT,
+        keyframes: Keyframes | None = None,
     ) -> None:
         self.settings = settings
-        self.keyframes = KeyframeDetector(detect, select, settings, fail_mode)
+        self.keyframes: Keyframes = keyframes or KeyframeDetector(detect, select, settings, fail_mode)
         self._propagator = FlowPropagator(
             flow_long_side_px=settings.flow_long_side_px, hold_frames=settings.hold_frames
         )
@@ -146,7 +189,7 @@ class TemporalEngine:
             self._propagator.reset()
             if self._motion is not None:
                 self._motion.reset()
-        regions = self._propagator.update(frame, item.found)
+        regions = self._propagator.update(frame, item.found, detected_on=item.found_on)
         if self._motion is not None:
             regions = Detections.concat([regions, self._motion.update(frame, regions)])
         self._waiting[frame.index] = (frame, item.detected, item.failed)
@@ -160,6 +203,10 @@ class TemporalEngine:
         if self._motion is not None:
             self._motion.reset()
         return ready
+
+    def close(self) -> None:
+        """Release the keyframe half's threads; call after :meth:`flush` when the engine is done."""
+        self.keyframes.close()
 
     def _ready(self, filled: list[tuple[int, Detections]]) -> list[FrameRegions]:
         out = []

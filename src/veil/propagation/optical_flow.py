@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import cv2
@@ -16,6 +18,8 @@ from veil.propagation.tracker import IouTracker
 from veil.types import Frame, ObjectClass, Origin
 
 __all__ = ["FlowPropagator"]
+
+_log = logging.getLogger(__name__)
 
 Flow = npt.NDArray[np.float32]
 Grey = npt.NDArray[np.uint8]
@@ -32,6 +36,11 @@ _MIN_SEARCH_PX = 3
 _MIN_MATCH_SCORE = 0.8
 # A held region whose box lies this much inside a fresh detection of its class is that detection.
 _DUPLICATE_COVERAGE = 0.7
+# Recent small grey frames (and the flows between them) kept to carry detections that land late, found
+# on a frame some way back by a detector on its own thread: 64 frames are two seconds at 30 fps, 15 MB of
+# greys at 640×360; flows (1.8 MB each there) are kept only for the newest few.
+_HISTORY_FRAMES = 64
+_HISTORY_FLOWS = 8
 
 
 @dataclass
@@ -67,6 +76,10 @@ class FlowPropagator:
     Feed it only the regions the policy would hide (target classes above their score threshold):
     everything it is given is tracked, and carried regions are hidden whatever their score.
 
+    Detections may land late (``detected_on``, live input whose detector runs on its own thread): they
+    are first carried from the frame they were found on to the current one, step by step along the
+    flows between (the last two seconds are remembered), and come out as carried regions.
+
     Args:
         flow_long_side_px: frames are shrunk so their long side is at most this before the flow is
             computed (640 halves 720p).
@@ -93,9 +106,16 @@ class FlowPropagator:
         self._tracks: dict[int, _Carried] = {}
         self._previous: npt.NDArray[np.uint8] | None = None
         self._frame_hw: tuple[int, int] | None = None
+        self._greys: OrderedDict[int, Grey] = OrderedDict()  # frame index → its small grey frame
+        self._flows: OrderedDict[int, Flow] = OrderedDict()  # frame index → flow from the frame before
 
-    def update(self, frame: Frame, detections: Detections | None) -> Detections:
-        """Return the regions to hide on ``frame``: its detections with track ids plus carried regions."""
+    def update(
+        self, frame: Frame, detections: Detections | None, detected_on: int | None = None
+    ) -> Detections:
+        """Return the regions to hide on ``frame``: its detections with track ids plus carried regions.
+
+        ``detected_on``: the earlier frame ``detections`` were found on (default: ``frame`` itself).
+        """
         image = frame.image
         frame_hw = (int(image.shape[0]), int(image.shape[1]))
         if frame_hw != self._frame_hw:
@@ -103,31 +123,81 @@ class FlowPropagator:
             self._frame_hw = frame_hw
         grey = small_grey(image, self.flow_long_side_px)
         if self._previous is not None and self._tracks:
-            # OpenCV's stub wants an output array, but DIS reads a given array (garbage in one crashes
-            # it), so pass None as OpenCV's documentation does.
-            raw = self._flow.calc(self._previous, grey, None)  # type: ignore[call-overload]
-            flow = np.asarray(raw, np.float32)
+            flow = self._flow_between(self._previous, grey)
+            self._remember_flow(frame.index, flow)
             self._move_tracks(self._previous, grey, flow, frame_hw)
         self._previous = grey
+        self._remember_grey(frame.index, grey)
         if detections is None:
             return self._carried(list(self._tracks), frame_hw)
-        return self._on_detection_frame(frame.index, detections, frame_hw)
+        if detected_on is None or detected_on == frame.index:
+            return self._on_detection_frame(frame.index, detections, frame_hw)
+        return self._on_late_detections(frame.index, detected_on, detections, frame_hw)
 
     def reset(self) -> None:
         """Forget every track and the previous frame (scene cut, seek)."""
         self._tracks.clear()
         self._tracker.reset()
         self._previous = None
+        self._greys.clear()
+        self._flows.clear()
+
+    def _flow_between(self, previous: Grey, grey: Grey) -> Flow:
+        # OpenCV's stub wants an output array, but DIS reads a given array (garbage in one crashes it),
+        # so pass None as OpenCV's documentation does.
+        raw = self._flow.calc(previous, grey, None)  # type: ignore[call-overload]
+        return np.asarray(raw, np.float32)
+
+    def _remember_grey(self, index: int, grey: Grey) -> None:
+        if self._greys and index <= next(reversed(self._greys)):
+            self._greys.clear()  # a seek backwards: the history no longer leads here
+            self._flows.clear()
+        self._greys[index] = grey
+        while len(self._greys) > _HISTORY_FRAMES:
+            self._greys.popitem(last=False)
+
+    def _remember_flow(self, index: int, flow: Flow) -> None:
+        self._flows[index] = flow
+        while len(self._flows) > _HISTORY_FLOWS:
+            self._flows.popitem(last=False)
 
     def _on_detection_frame(
         self, index: int, detections: Detections, frame_hw: tuple[int, int]
     ) -> Detections:
+        tracked, found = self._track(index, detections, detections, index)
+        held = self._held(index, found, tracked)
+        return Detections.concat([tracked, self._carried(held, frame_hw)], frame_shape=frame_hw)
+
+    def _on_late_detections(
+        self, index: int, detected_on: int, detections: Detections, frame_hw: tuple[int, int]
+    ) -> Detections:
+        moved = self._carry_boxes(detections.boxes_xyxy.astype(np.float64), detected_on, index, frame_hw)
+        if moved is None:
+            # Found too long ago to follow here: hide them where they were found, and grown by their
+            # carried margin (they come out as carried regions) rather than drop them.
+            _log.warning("detections of frame %d landed at frame %d, too late to carry", detected_on, index)
+            moved = detections.boxes_xyxy.astype(np.float64)
+        now = detections.with_boxes(moved.astype(np.float32))
+        tracked, found = self._track(index, now, detections, detected_on)
+        for row, track_id in enumerate(tracked.track_ids if tracked.track_ids is not None else []):
+            self._tracks[int(track_id)].box = moved[row].copy()
+        held = self._held(index, found, tracked)
+        # Masks and polygons were found on the earlier frame: the carried form moves them with the box.
+        return self._carried(sorted(found) + held, frame_hw)
+
+    def _track(
+        self, index: int, boxes_now: Detections, found_on: Detections, seen_at: int
+    ) -> tuple[Detections, set[int]]:
+        """Give ``boxes_now`` track ids and anchor each track on its detection in ``found_on``."""
         predicted = {i: t.box.astype(np.float32) for i, t in self._tracks.items()}
-        tracked = self._tracker.update(index, detections, predicted)
+        tracked = self._tracker.update(index, boxes_now, predicted)
         assert tracked.track_ids is not None  # the tracker always assigns ids
-        found = {int(i) for i in tracked.track_ids}
         for row, track_id in enumerate(tracked.track_ids):
-            self._tracks[int(track_id)] = _anchor(tracked, row, index)
+            self._tracks[int(track_id)] = _anchor(found_on, row, seen_at)
+        return tracked, {int(i) for i in tracked.track_ids}
+
+    def _held(self, index: int, found: set[int], tracked: Detections) -> list[int]:
+        """Return the unfound tracks still held on frame ``index``, forgetting the others."""
         held = [
             i
             for i, t in self._tracks.items()
@@ -135,18 +205,29 @@ class FlowPropagator:
         ]
         for track_id in [i for i in self._tracks if i not in found and i not in held]:
             del self._tracks[track_id]
-        return Detections.concat([tracked, self._carried(held, frame_hw)], frame_shape=frame_hw)
+        return held
+
+    def _carry_boxes(
+        self, boxes: npt.NDArray[np.float64], start: int, end: int, frame_hw: tuple[int, int]
+    ) -> npt.NDArray[np.float64] | None:
+        """Return ``boxes`` of frame ``start`` moved frame by frame to frame ``end``, or None if forgotten."""
+        steps = range(start + 1, end + 1)
+        if start not in self._greys or any(i not in self._greys for i in steps):
+            return None
+        boxes = boxes.copy()
+        for i in steps:
+            previous, grey = self._greys[i - 1], self._greys[i]
+            flow = self._flows.get(i)
+            if flow is None:
+                flow = self._flow_between(previous, grey)
+            for row in range(len(boxes)):
+                boxes[row] = _moved_box(previous, grey, flow, boxes[row], frame_hw)
+        return boxes
 
     def _move_tracks(self, previous: Grey, grey: Grey, flow: Flow, frame_hw: tuple[int, int]) -> None:
-        flow_h, flow_w = flow.shape[:2]
-        sx, sy = flow_w / frame_hw[1], flow_h / frame_hw[0]
         gone = []
         for track_id, track in self._tracks.items():
-            box = track.box
-            small = box * (sx, sy, sx, sy)
-            guess = _median_flow(flow, small)
-            dx, dy = _matched_shift(previous, grey, small, guess) or guess
-            track.box = box + np.array([dx / sx, dy / sy, dx / sx, dy / sy])
+            track.box = _moved_box(previous, grey, flow, track.box, frame_hw)
             if not _inside(track.box, frame_hw):
                 gone.append(track_id)
         for track_id in gone:
@@ -171,6 +252,18 @@ class FlowPropagator:
             track_ids=track_ids,
             origin=Origin.PROPAGATED,
         )
+
+
+def _moved_box(
+    previous: Grey, grey: Grey, flow: Flow, box: npt.NDArray[np.float64], frame_hw: tuple[int, int]
+) -> npt.NDArray[np.float64]:
+    """Return full-resolution ``box`` moved from ``previous`` to ``grey`` (flow-sized frames)."""
+    flow_h, flow_w = flow.shape[:2]
+    sx, sy = flow_w / frame_hw[1], flow_h / frame_hw[0]
+    small = box * (sx, sy, sx, sy)
+    guess = _median_flow(flow, small)
+    dx, dy = _matched_shift(previous, grey, small, guess) or guess
+    return np.asarray(box + np.array([dx / sx, dy / sy, dx / sx, dy / sy]), np.float64)
 
 
 def _median_flow(flow: Flow, box: npt.NDArray[np.float64]) -> tuple[float, float]:

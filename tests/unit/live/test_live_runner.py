@@ -75,9 +75,9 @@ def test_every_frame_arrives_anonymized_in_order_with_its_capture_time(clip: Pat
     assert not list(tmp_path.glob(".*partial*"))
 
 
-def test_a_slow_detector_makes_frames_drop_never_written_raw(clip: Path, tmp_path: Path) -> None:
+def test_a_slow_inline_detector_makes_frames_drop_never_written_raw(clip: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.ts"
-    settings = LiveSettings(latency_budget_ms=80, open_timeout_s=10)
+    settings = LiveSettings(latency_budget_ms=80, open_timeout_s=10, background_detection=False)
     report, _ = stream(clip, out, whole_frame_detector(delay_s=0.12), settings, config(detect_every=1))
     frames = read_frames(out)
     assert report.frames_dropped > 0
@@ -92,7 +92,9 @@ def test_a_slow_detector_makes_frames_drop_never_written_raw(clip: Path, tmp_pat
 
 def test_repeating_keeps_the_frame_rate_with_the_last_anonymized_picture(clip: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.ts"
-    settings = LiveSettings(latency_budget_ms=80, repeat_dropped=True, open_timeout_s=10)
+    settings = LiveSettings(
+        latency_budget_ms=80, repeat_dropped=True, open_timeout_s=10, background_detection=False
+    )
     report, _ = stream(clip, out, whole_frame_detector(delay_s=0.12), settings, config(detect_every=1))
     frames = read_frames(out)
     assert report.frames_repeated > 0
@@ -100,6 +102,20 @@ def test_repeating_keeps_the_frame_rate_with_the_last_anonymized_picture(clip: P
     assert all(is_painted(f.image) for f in frames)
     steps = {round((b.time_s - a.time_s) * FPS, 3) for a, b in itertools.pairwise(frames)}
     assert steps == {1.0}  # no gaps: every dropped frame after the first picture has its stand-in
+
+
+def test_a_slow_background_detector_holds_up_no_frame(make_video: MakeVideo, tmp_path: Path) -> None:
+    # Big enough that frames a few apart are not scene cuts (those wait for their detection).
+    clip = make_video("live_320.mp4", width=320, height=240, fps=FPS, frames=75)
+    out = tmp_path / "out.ts"
+    settings = LiveSettings(latency_budget_ms=80, open_timeout_s=10)
+    report, _ = stream(clip, out, whole_frame_detector(delay_s=0.12), settings, config(detect_every=1))
+    frames = read_frames(out)
+    # The detector is asked on every frame it is free for, yet frames go on without waiting for it:
+    # they carry the regions of the last detection (inline, every frame would be a detection frame).
+    assert report.frames_propagated >= 20
+    assert report.frames_written == report.frames_anonymized == len(frames)
+    assert all(is_painted(f.image) for f in frames)
 
 
 def test_a_detector_error_aborts_and_leaves_no_output(clip: Path, tmp_path: Path) -> None:

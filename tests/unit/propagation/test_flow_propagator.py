@@ -157,3 +157,54 @@ def test_reset_and_a_new_frame_size_forget_the_tracks() -> None:
 def test_out_of_range_settings_are_refused(flow_long_side_px: int, hold_frames: int) -> None:
     with pytest.raises(ConfigError):
         FlowPropagator(flow_long_side_px=flow_long_side_px, hold_frames=hold_frames)
+
+
+# --- Detections that land late (live input's detector on its own thread) ----------------------------
+
+
+def test_a_late_detection_is_carried_from_its_frame_to_the_one_it_lands_on() -> None:
+    newcomer = MovingSquare(side=44, start=(220, 60), velocity=(-5, 3), seed=5)
+    propagator = FlowPropagator()
+    propagator.update(scene(0, (SQUARE, newcomer)), _found(SQUARE, t=0))
+    for t in range(1, 5):
+        propagator.update(scene(t, (SQUARE, newcomer)), None)
+    # Found on frame 1, handed over with frame 5: both squares must be where they are on frame 5.
+    landed = propagator.update(scene(4 + 1, (SQUARE, newcomer)), _found(SQUARE, newcomer, t=1), detected_on=1)
+    assert len(landed) == 2
+    assert set(landed.origins) == {Origin.PROPAGATED}  # moved, so hidden with the carried margin
+    np.testing.assert_allclose(
+        landed.boxes_xyxy[np.argsort(landed.boxes_xyxy[:, 0])],
+        _found(SQUARE, newcomer, t=5).boxes_xyxy[np.argsort(_found(SQUARE, newcomer, t=5).boxes_xyxy[:, 0])],
+        atol=3.0,
+    )
+    # The square tracked since frame 0 kept its id; the newcomer got a new one and is carried on.
+    ids = _ids(landed)
+    later = propagator.update(scene(6, (SQUARE, newcomer)), None)
+    assert sorted(_ids(later)) == sorted(ids)
+
+
+def test_a_late_mask_moves_with_its_box() -> None:
+    propagator = FlowPropagator()
+    mask = np.zeros((240, 320), np.bool_)
+    x0, y0, x1, y1 = SQUARE.box(0).astype(int)
+    mask[y0:y1, x0:x1] = True
+    found = Detections.create(SQUARE.box(0)[None], [0.9], ObjectClass.PERSON, masks=mask[None])
+    propagator.update(scene(0, (SQUARE,)), None)
+    for t in range(1, 4):
+        propagator.update(scene(t, (SQUARE,)), None)
+    landed = propagator.update(scene(4, (SQUARE,)), found, detected_on=0)
+    assert landed.masks is not None
+    ys, xs = np.nonzero(landed.masks[0])
+    expected = SQUARE.box(4)
+    assert abs(xs.min() - expected[0]) <= 3 and abs(ys.min() - expected[1]) <= 3
+
+
+def test_a_detection_from_before_the_remembered_frames_is_hidden_where_it_was_found(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    propagator = FlowPropagator()
+    propagator.update(scene(100, (SQUARE,)), None)
+    landed = propagator.update(scene(101, (SQUARE,)), _found(SQUARE, t=0), detected_on=0)
+    assert len(landed) == 1
+    np.testing.assert_allclose(landed.boxes_xyxy[0], SQUARE.box(0))
+    assert "too late to carry" in caplog.text
