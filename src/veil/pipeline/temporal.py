@@ -22,6 +22,9 @@ __all__ = ["FrameRegions", "KeyframeDetector", "Keyframes", "ScheduledFrame", "T
 
 _log = logging.getLogger(__name__)
 
+# Frames remembered for detections that land late: two seconds at 30 fps.
+_LATE_HISTORY_FRAMES = 64
+
 Detect = Callable[[Image, int], Detections]
 Select = Callable[[Detections], Detections]
 
@@ -164,8 +167,11 @@ class TemporalEngine:
     ) -> None:
         self.settings = settings
         self.keyframes: Keyframes = keyframes or KeyframeDetector(detect, select, settings, fail_mode)
+        # A keyframe half of the caller's own may hand detections over late: remember frames to carry them.
         self._propagator = FlowPropagator(
-            flow_long_side_px=settings.flow_long_side_px, hold_frames=settings.hold_frames
+            flow_long_side_px=settings.flow_long_side_px,
+            hold_frames=settings.hold_frames,
+            history_frames=0 if keyframes is None else _LATE_HISTORY_FRAMES,
         )
         self._motion = (
             MotionFallback(static_camera=settings.static_camera) if settings.motion_fallback else None

@@ -36,10 +36,8 @@ _MIN_SEARCH_PX = 3
 _MIN_MATCH_SCORE = 0.8
 # A held region whose box lies this much inside a fresh detection of its class is that detection.
 _DUPLICATE_COVERAGE = 0.7
-# Recent small grey frames (and the flows between them) kept to carry detections that land late, found
-# on a frame some way back by a detector on its own thread: 64 frames are two seconds at 30 fps, 15 MB of
-# greys at 640×360; flows (1.8 MB each there) are kept only for the newest few.
-_HISTORY_FRAMES = 64
+# Of the remembered frames (``history_frames``), the flows (1.8 MB each at 640×360) are kept for the
+# newest few only; older steps are computed again when a late detection needs them.
 _HISTORY_FLOWS = 8
 
 
@@ -78,12 +76,15 @@ class FlowPropagator:
 
     Detections may land late (``detected_on``, live input whose detector runs on its own thread): they
     are first carried from the frame they were found on to the current one, step by step along the
-    flows between (the last two seconds are remembered), and come out as carried regions.
+    flows between, and come out as carried regions. That needs the last ``history_frames`` small grey
+    frames (64 are two seconds at 30 fps, 15 MB at 640×360); with 0 nothing is remembered and a late
+    detection is hidden where it was found.
 
     Args:
         flow_long_side_px: frames are shrunk so their long side is at most this before the flow is
             computed (640 halves 720p).
         hold_frames: frames after its last detection that a missed track is still returned.
+        history_frames: recent frames remembered to carry late detections (0: none arrive late).
         tracker: assigns track ids; by default an :class:`IouTracker` that remembers tracks as long
             as they are held.
     """
@@ -94,13 +95,17 @@ class FlowPropagator:
         flow_long_side_px: int = 640,
         hold_frames: int = 10,
         tracker: IouTracker | None = None,
+        history_frames: int = 0,
     ) -> None:
         if not 64 <= flow_long_side_px <= 4096:
             raise ConfigError(f"flow_long_side_px={flow_long_side_px!r} is out of range [64, 4096]")
         if not 0 <= hold_frames <= 10_000:
             raise ConfigError(f"hold_frames={hold_frames!r} is out of range [0, 10000]")
+        if not 0 <= history_frames <= 10_000:
+            raise ConfigError(f"history_frames={history_frames!r} is out of range [0, 10000]")
         self.flow_long_side_px = flow_long_side_px
         self.hold_frames = hold_frames
+        self.history_frames = history_frames
         self._tracker = tracker or IouTracker(max_missed_frames=hold_frames)
         self._flow = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
         self._tracks: dict[int, _Carried] = {}
@@ -124,10 +129,12 @@ class FlowPropagator:
         grey = small_grey(image, self.flow_long_side_px)
         if self._previous is not None and self._tracks:
             flow = self._flow_between(self._previous, grey)
-            self._remember_flow(frame.index, flow)
             self._move_tracks(self._previous, grey, flow, frame_hw)
+            if self.history_frames:
+                self._remember_flow(frame.index, flow)
         self._previous = grey
-        self._remember_grey(frame.index, grey)
+        if self.history_frames:
+            self._remember_grey(frame.index, grey)
         if detections is None:
             return self._carried(list(self._tracks), frame_hw)
         if detected_on is None or detected_on == frame.index:
@@ -153,7 +160,7 @@ class FlowPropagator:
             self._greys.clear()  # a seek backwards: the history no longer leads here
             self._flows.clear()
         self._greys[index] = grey
-        while len(self._greys) > _HISTORY_FRAMES:
+        while len(self._greys) > self.history_frames:
             self._greys.popitem(last=False)
 
     def _remember_flow(self, index: int, flow: Flow) -> None:
@@ -179,8 +186,6 @@ class FlowPropagator:
             moved = detections.boxes_xyxy.astype(np.float64)
         now = detections.with_boxes(moved.astype(np.float32))
         tracked, found = self._track(index, now, detections, detected_on)
-        for row, track_id in enumerate(tracked.track_ids if tracked.track_ids is not None else []):
-            self._tracks[int(track_id)].box = moved[row].copy()
         held = self._held(index, found, tracked)
         # Masks and polygons were found on the earlier frame: the carried form moves them with the box.
         return self._carried(sorted(found) + held, frame_hw)
@@ -188,12 +193,14 @@ class FlowPropagator:
     def _track(
         self, index: int, boxes_now: Detections, found_on: Detections, seen_at: int
     ) -> tuple[Detections, set[int]]:
-        """Give ``boxes_now`` track ids and anchor each track on its detection in ``found_on``."""
+        """Give ``boxes_now`` track ids; anchor each track on its detection in ``found_on`` (same rows)."""
         predicted = {i: t.box.astype(np.float32) for i, t in self._tracks.items()}
         tracked = self._tracker.update(index, boxes_now, predicted)
         assert tracked.track_ids is not None  # the tracker always assigns ids
         for row, track_id in enumerate(tracked.track_ids):
-            self._tracks[int(track_id)] = _anchor(found_on, row, seen_at)
+            track = _anchor(found_on, row, seen_at)
+            track.box = np.asarray(boxes_now.boxes_xyxy[row], np.float64).copy()
+            self._tracks[int(track_id)] = track
         return tracked, {int(i) for i in tracked.track_ids}
 
     def _held(self, index: int, found: set[int], tracked: Detections) -> list[int]:

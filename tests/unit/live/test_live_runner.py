@@ -121,14 +121,14 @@ def test_a_slow_background_detector_holds_up_no_frame(make_video: MakeVideo, tmp
 def test_a_detector_error_aborts_and_leaves_no_output(clip: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.ts"
     with pytest.raises(PrivacyError, match="detection failed"):
-        stream(clip, out, FailingDetector(RuntimeError("model crashed"), fail_at=4), None, config(1))
+        stream(clip, out, FailingDetector(RuntimeError("model crashed"), fail_at=1), None, config(1))
     assert not out.exists()
     assert not list(tmp_path.glob(".*partial*"))
 
 
 def test_hide_frame_mode_hides_failed_frames_whole_and_goes_on(clip: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.ts"
-    detector = FailingDetector(RuntimeError("model crashed"), fail_at=4)
+    detector = FailingDetector(RuntimeError("model crashed"), fail_at=1)
     report, _ = stream(clip, out, detector, None, config(1, FailMode.HIDE_FRAME))
     assert report.frames_hidden_whole > 0
     assert report.frames_read == report.frames_anonymized + report.frames_dropped

@@ -164,7 +164,7 @@ def test_out_of_range_settings_are_refused(flow_long_side_px: int, hold_frames: 
 
 def test_a_late_detection_is_carried_from_its_frame_to_the_one_it_lands_on() -> None:
     newcomer = MovingSquare(side=44, start=(220, 60), velocity=(-5, 3), seed=5)
-    propagator = FlowPropagator()
+    propagator = FlowPropagator(history_frames=64)
     propagator.update(scene(0, (SQUARE, newcomer)), _found(SQUARE, t=0))
     for t in range(1, 5):
         propagator.update(scene(t, (SQUARE, newcomer)), None)
@@ -184,7 +184,7 @@ def test_a_late_detection_is_carried_from_its_frame_to_the_one_it_lands_on() -> 
 
 
 def test_a_late_mask_moves_with_its_box() -> None:
-    propagator = FlowPropagator()
+    propagator = FlowPropagator(history_frames=64)
     mask = np.zeros((240, 320), np.bool_)
     x0, y0, x1, y1 = SQUARE.box(0).astype(int)
     mask[y0:y1, x0:x1] = True
@@ -199,10 +199,11 @@ def test_a_late_mask_moves_with_its_box() -> None:
     assert abs(xs.min() - expected[0]) <= 3 and abs(ys.min() - expected[1]) <= 3
 
 
+@pytest.mark.parametrize("history_frames", [0, 64])
 def test_a_detection_from_before_the_remembered_frames_is_hidden_where_it_was_found(
-    caplog: pytest.LogCaptureFixture,
+    history_frames: int, caplog: pytest.LogCaptureFixture
 ) -> None:
-    propagator = FlowPropagator()
+    propagator = FlowPropagator(history_frames=history_frames)
     propagator.update(scene(100, (SQUARE,)), None)
     landed = propagator.update(scene(101, (SQUARE,)), _found(SQUARE, t=0), detected_on=0)
     assert len(landed) == 1
