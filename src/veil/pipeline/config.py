@@ -95,7 +95,8 @@ class DetectionConfig:
         tile: also run face and plate detection on overlapping full-resolution tiles
             (finds small, far-away faces and plates; about 3–6× slower).
         tile_size_px: side of a tile.
-        intra_op_threads: ONNX Runtime threads per session (0: let ONNX Runtime decide).
+        intra_op_threads: ONNX Runtime threads per session (0: automatic, one per session, because
+            Veil's stages already run in parallel).
         providers: ONNX Runtime execution providers in order of preference; empty: best available.
     """
 

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+from itertools import permutations
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from veil.detections import Detections
 from veil.errors import ConfigError
+from veil.geometry import iou_matrix
 from veil.propagation.tracker import IouTracker, match_boxes
 from veil.types import ObjectClass
 
@@ -102,3 +107,35 @@ def test_match_boxes_with_nothing_on_one_side(tracks: np.ndarray, detections: np
 def test_out_of_range_settings_are_refused(min_iou: float, max_missed: int) -> None:
     with pytest.raises(ConfigError):
         IouTracker(min_iou=min_iou, max_missed_frames=max_missed)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n_tracks=st.integers(1, 4),
+    n_detections=st.integers(1, 4),
+    seed=st.integers(0, 2**16),
+)
+def test_match_boxes_finds_the_best_total_overlap_of_any_assignment(
+    n_tracks: int, n_detections: int, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    corners = rng.uniform(0, 40, (n_tracks + n_detections, 2)).astype(np.float32)
+    boxes = np.concatenate([corners, corners + rng.uniform(5, 20, corners.shape).astype(np.float32)], axis=1)
+    tracks, detections = boxes[:n_tracks], boxes[n_tracks:]
+    iou = iou_matrix(tracks, detections)
+
+    pairs = match_boxes(tracks, [FACE] * n_tracks, detections, [FACE] * n_detections, min_iou=0.0)
+
+    # brute force over every way to pair the smaller side with distinct rows of the larger one
+    if n_tracks <= n_detections:
+        best = max(
+            sum(iou[r, c] for r, c in enumerate(cols)) for cols in permutations(range(n_detections), n_tracks)
+        )
+    else:
+        best = max(
+            sum(iou[r, c] for c, r in enumerate(rows)) for rows in permutations(range(n_tracks), n_detections)
+        )
+    assert (
+        len({r for r, _ in pairs}) == len({c for _, c in pairs}) == len(pairs) == min(n_tracks, n_detections)
+    )
+    assert sum(iou[r, c] for r, c in pairs) == pytest.approx(best, abs=1e-5)
