@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import av
+import numpy as np
+import pytest
 
 from conftest import MakeVideo
 from veil.detections import Detections
@@ -69,3 +71,45 @@ def test_remove_from_a_detections_file(tmp_path: Path, make_video: MakeVideo) ->
     assert report["frames_written"] == 6 and report["frames_with_mask"] == 6
     with av.open(str(dst)) as container:
         assert sum(1 for _ in container.decode(video=0)) == 6
+
+
+def _still_clip(path: Path, frames: int) -> Path:
+    """Write a clip of one unchanging picture (make_video's noise makes every frame a scene cut)."""
+    ys, xs = np.mgrid[0:48, 0:64]
+    image = np.dstack([xs * 4, ys * 5, (xs + ys) * 2]).astype(np.uint8)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for _ in range(frames):
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        out.mux(stream.encode(None))
+    return path
+
+
+@pytest.mark.parametrize(("lookahead", "frames_with_mask"), [("3", 6), ("0", 3)])
+def test_lookahead_removes_an_object_before_its_first_detection(
+    tmp_path: Path, lookahead: str, frames_with_mask: int
+) -> None:
+    src = _still_clip(tmp_path / "clip.mp4", 6)
+    regions = tmp_path / "clip.detections.json"
+    box = Detections.create([[40, 20, 56, 40]], [0.9], ObjectClass.PERSON, track_ids=[7])
+    rows = [FrameDetections(i, i, i / 25, box if i >= 3 else Detections.empty()) for i in range(6)]
+    write_detections(regions, "clip.mp4", 64, 48, rows)
+    result = run("remove", src, "-o", tmp_path / "o.mp4", "--detections", regions, "--lookahead", lookahead)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stderr.strip().splitlines()[-1])["frames_with_mask"] == frames_with_mask
+
+
+def test_box_margin_grows_what_is_removed(tmp_path: Path, make_video: MakeVideo) -> None:
+    src = make_video(frames=4, width=64, height=48)
+    regions = tmp_path / "clip.detections.json"
+    box = Detections.create([[24, 16, 40, 32]], [0.9], ObjectClass.PERSON, track_ids=[1])
+    write_detections(regions, "clip.mp4", 64, 48, [FrameDetections(i, i, i / 25, box) for i in range(4)])
+    ratios = []
+    for margin in ("0", "0.5"):
+        args = ("--detections", regions, "--box-margin", margin, "--dilate", "0", "--shadow-margin", "0")
+        result = run("remove", src, "-o", tmp_path / f"o{margin}.mp4", *args)
+        assert result.returncode == 0, result.stderr
+        ratios.append(json.loads(result.stderr.strip().splitlines()[-1])["masked_pixel_ratio"])
+    assert ratios[0] == pytest.approx(16 * 16 / (64 * 48))
+    assert ratios[1] == pytest.approx(32 * 32 / (64 * 48))

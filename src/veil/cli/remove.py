@@ -84,6 +84,14 @@ def _parse_box(text: str | None) -> tuple[float, float, float, float] | None:
     help="Grow masks by this many pixels [default: 0.6 % of the frame's long side, at least 3].",
 )
 @click.option(
+    "--box-margin",
+    default=_DEFAULTS.box_margin_ratio,
+    show_default=True,
+    type=click.FloatRange(0.0, 1.0),
+    help="Grow each detected box by this share of its size on every side (boxes often cut off a hand "
+    "or a head).",
+)
+@click.option(
     "--shadow-margin",
     default=_DEFAULTS.shadow_margin_ratio,
     show_default=True,
@@ -98,6 +106,13 @@ def _parse_box(text: str | None) -> tuple[float, float, float, float] | None:
     help="Frames before and after each frame that may lend it background (memory grows with it).",
 )
 @click.option("--detect-every", default=1, show_default=True, type=click.IntRange(1, 1000))
+@click.option(
+    "--lookahead",
+    default=_DEFAULTS.lookahead_frames,
+    show_default=True,
+    type=click.IntRange(0, 1000),
+    help="Also remove each object on this many frames before it is first detected.",
+)
 @models_dir_option
 @click.option("--crf", default=EncoderConfig().crf, show_default=True, type=int, help="Output quality.")
 @click.option("--preset", default=EncoderConfig().preset, show_default=True, help="Encoder speed preset.")
@@ -115,9 +130,11 @@ def remove(
     silhouettes: bool,
     no_motion: bool,
     dilate: int | None,
+    box_margin: float,
     shadow_margin: float,
     window: int,
     detect_every: int,
+    lookahead: int,
     models_dir: Path | None,
     crf: int,
     preset: str,
@@ -132,9 +149,11 @@ def remove(
         detections=detections,
         score_threshold=threshold,
         detect_every=detect_every,
+        lookahead_frames=lookahead,
         motion=not no_motion,
         silhouettes=silhouettes,
         dilate_px=dilate,
+        box_margin_ratio=box_margin,
         shadow_margin_ratio=shadow_margin,
         window_radius=window,
         encoder=EncoderConfig(crf=crf, preset=preset),

@@ -31,12 +31,20 @@ class RemovalSettings:
         detections: take regions and track ids from this detections JSON instead of running detectors.
         score_threshold: least detector score of a region to remove.
         detect_every: run the detector on every n-th frame; optical flow carries regions between.
+        lookahead_frames: a track is also removed on this many frames before its first sighting (an
+            object entering the picture is found a few frames after it appears) and between sightings
+            this far apart.
         motion: also remove moving foreground no detection explains (static camera: background model;
             moving camera: motion that disagrees with the camera's).
         silhouettes: remove each region's segmented silhouette (DeepLab) instead of its whole box. Boxes
             are the default: they cost more filling, but leave nothing a coarse silhouette misses (a
             head, an arm): on 80 frames of the PETS clip YOLOX still found 28 persons after removing
             silhouettes and none after removing boxes.
+        box_margin_ratio: grow every region's box by this share of its size on every side before it
+            becomes a mask (boxes only, not silhouettes). A detector's box often cuts off a hand or the
+            top of a head; what it leaves is not only shown, it is copied into other frames as
+            background. On the moving-camera composites of ``benchmarks/removal_quality.py`` 0.1
+            raised PSNR inside the removed person from 23.7 to 25.7 dB.
         dilate_px: grow every mask by this many pixels; ``None``: 0.6 % of the frame's long side, at
             least 3 (edges of a silhouette blend into the background over a few pixels).
         shadow_margin_ratio: grow the lower part of each object's mask by this share of its height, so a
@@ -58,8 +66,10 @@ class RemovalSettings:
     detections: Path | None = None
     score_threshold: float = 0.25
     detect_every: int = 1
+    lookahead_frames: int = 10
     motion: bool = True
     silhouettes: bool = False
+    box_margin_ratio: float = 0.1
     dilate_px: int | None = None
     shadow_margin_ratio: float = 0.1
     window_radius: int = 15
@@ -88,8 +98,10 @@ class RemovalSettings:
                 raise ConfigError(f"box_xyxy={self.box_xyxy!r} is empty: x2 must exceed x1 and y2 exceed y1")
         _check_range("score_threshold", self.score_threshold, 0.0, 1.0)
         _check_range("detect_every", self.detect_every, 1, 1000)
+        _check_range("lookahead_frames", self.lookahead_frames, 0, 1000)
         if self.dilate_px is not None:
             _check_range("dilate_px", self.dilate_px, 0, 256)
+        _check_range("box_margin_ratio", self.box_margin_ratio, 0.0, 1.0)
         _check_range("shadow_margin_ratio", self.shadow_margin_ratio, 0.0, 1.0)
         _check_range("window_radius", self.window_radius, 1, 120)
         _check_range("plate_samples", self.plate_samples, 3, 61)

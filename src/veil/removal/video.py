@@ -19,13 +19,13 @@ import numpy as np
 
 from veil.detection.base import Detector
 from veil.detections import Detections
-from veil.errors import ConfigError
+from veil.errors import ConfigError, PrivacyError
 from veil.pipeline.config import PipelineConfig
 from veil.pipeline.detections_json import read_detections
 from veil.propagation.scene_cut import SceneCutDetector
 from veil.removal.batches import CameraMotion
 from veil.removal.engine import FilledFrame, WindowFiller
-from veil.removal.mask_source import MaskSource
+from veil.removal.mask_source import FrameMask, MaskSource
 from veil.removal.masks import boxes_mask
 from veil.removal.report import FillCounts, RemovalReport
 from veil.removal.settings import RemovalSettings
@@ -140,7 +140,6 @@ def _remove(
         regions = _regions(settings, info)
         if regions is None and detector is None:
             detector = _default_detector(settings)
-        masks = MaskSource(settings, detector=detector, regions=regions, still_object=still_object)
         fallback = None
         if still_object and settings.box_xyxy is not None:
             fallback = boxes_mask(np.array([settings.box_xyxy], np.float32), (info.height, info.width))
@@ -151,7 +150,21 @@ def _remove(
             accumulate_masks=still_object,
             fallback_mask=fallback,
         )
+        masks = MaskSource(
+            settings,
+            detector=detector,
+            regions=regions,
+            still_object=still_object,
+            camera_moving=lambda: filler.current_motion is CameraMotion.MOVING,
+        )
         cuts = SceneCutDetector()
+
+        def fill(ready: list[FrameMask]) -> None:
+            for item in ready:
+                for done in filler.push(item.frame, item.mask, cut=item.cut):
+                    writer.write(done.frame, done.image)
+                    tally.add(done)
+
         with VideoWriter(
             dst,
             src,
@@ -162,15 +175,15 @@ def _remove(
         ) as writer:
             for frame in reader:
                 read += 1
-                cut = cuts.is_cut(frame.image)
-                moving = filler.current_motion is CameraMotion.MOVING
-                mask = masks.mask(frame, cut=cut, moving_camera=moving)
-                for done in filler.push(frame, mask, cut=cut):
-                    writer.write(done.frame, done.image)
-                    tally.add(done)
+                fill(masks.push(frame, cut=cuts.is_cut(frame.image)))
+            fill(masks.flush())
             for done in filler.flush():
                 writer.write(done.frame, done.image)
                 tally.add(done)
+            if tally.frames != read:
+                raise PrivacyError(
+                    f"{src.name}: read {read} frames but filled {tally.frames}; output discarded"
+                )
             writer.commit()
     report = RemovalReport(
         source=str(src),

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 from removal_scenes import clip, psnr
 
 from veil.errors import ConfigError
+from veil.removal import engine
 from veil.removal.base import ClipAnonymizer, ClipRemover, FlatFill
 from veil.removal.batches import CameraMotion
 from veil.removal.engine import FilledFrame, WindowFiller
@@ -107,3 +110,53 @@ def test_clip_anonymizers_replace_every_masked_pixel(remover: ClipAnonymizer) ->
         assert image is not frame.image
         square = np.all(frame.image == red, axis=2)
         assert not np.all(image[square] == red, axis=1).any()
+
+
+def test_a_frame_whose_mask_missed_the_object_lends_none_of_it() -> None:
+    # Frame 10's mask is empty (a detector miss): the square shows there, but must not be copied
+    # into the frames around it as background.
+    frames, masks, _ = clip(20, pan=(2, 1), velocity=(6, 0))
+    masks[10] = np.zeros_like(masks[10])
+    done = _run(WindowFiller(window_radius=8), frames, masks)
+    red = np.array([220, 30, 30])
+    for d in done:
+        if d.frame.index == 10:
+            continue
+        filled = d.image[d.mask].astype(int)
+        assert np.abs(filled - red).sum(axis=1).min() > 60, f"frame {d.frame.index} got the square's colour"
+
+
+def _noisy_still_clip_with_lights_up_at(frame: int) -> tuple[list[Frame], list[np.ndarray], list[np.ndarray]]:
+    frames, masks, truths = clip(20, velocity=(5, 0))
+    rng = np.random.default_rng(0)
+    for t, f in enumerate(frames):
+        lift = 30 if t >= frame else 0
+        noise = rng.integers(-2, 3, f.image.shape)
+        f.image[:] = np.clip(f.image.astype(int) + noise + lift, 0, 255).astype(np.uint8)
+        truths[t] = np.clip(truths[t].astype(int) + lift, 0, 255).astype(np.uint8)
+    return frames, masks, truths
+
+
+def _shimmer(done: list[FilledFrame]) -> float:
+    """Return the share of pixels filled on frames 2-4 and the frame before whose colour changed."""
+    changed = []
+    for a, b in pairwise(done[1:5]):
+        both = a.mask & b.mask
+        changed.append(float((b.image[both] != a.image[both]).any(axis=1).mean()))
+    return float(np.mean(changed))
+
+
+@pytest.mark.parametrize(("steady_levels", "most_shimmer"), [(None, 0.05), (-1.0, 1.0)])
+def test_a_still_cameras_fill_stays_put_through_noise_and_follows_lighting(
+    monkeypatch: pytest.MonkeyPatch, steady_levels: float | None, most_shimmer: float
+) -> None:
+    if steady_levels is not None:  # the control: every change comes through
+        monkeypatch.setattr(engine, "_STEADY_LEVELS", steady_levels)
+    frames, masks, truths = _noisy_still_clip_with_lights_up_at(10)
+    done = _run(WindowFiller(window_radius=6), frames, masks)
+    assert all(d.motion is CameraMotion.STILL for d in done)
+    shimmer = _shimmer(done)
+    assert shimmer <= most_shimmer
+    if steady_levels is not None:
+        assert shimmer > 0.5  # without steadying, the sensor noise makes most of the fill shimmer
+    assert psnr(done[-1].image, truths[-1], done[-1].mask) > 40  # the new lighting came through

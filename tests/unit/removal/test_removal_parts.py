@@ -162,6 +162,8 @@ def test_grow_dilates_and_leaves_input_alone() -> None:
         ({"window_radius": 0}, "window_radius"),
         ({"shadow_margin_ratio": -0.1}, "shadow_margin_ratio"),
         ({"dilate_px": 999}, "dilate_px"),
+        ({"box_margin_ratio": 1.5}, "box_margin_ratio"),
+        ({"lookahead_frames": -1}, "lookahead_frames"),
     ],
 )
 def test_settings_validation_names_the_field(options: dict[str, object], field: str) -> None:
