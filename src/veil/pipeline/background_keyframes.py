@@ -7,7 +7,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from veil.detections import Detections
 from veil.pipeline.config import FailMode, TemporalConfig
-from veil.pipeline.temporal import Detect, KeyframeDetector, ScheduledFrame, Select
+from veil.pipeline.temporal import Detect, GuardedDetector, ScheduledFrame, Select
 from veil.propagation.scene_cut import SceneCutDetector
 from veil.propagation.schedule import DetectionSchedule
 from veil.types import Frame
@@ -23,7 +23,7 @@ class BackgroundKeyframes:
     A keyframe the schedule picks is handed to a worker thread when that is idle (else the next frames
     are offered until it is); frames go on meanwhile with the regions optical flow carries, and the
     detections come back with a later frame (:attr:`ScheduledFrame.found_on` names the frame they were
-    found on), to be carried forward from there. A 720p keyframe's ~110 ms of detection then no longer
+    found on), to be carried forward from there. A 720p keyframe's ~90 ms of detection then no longer
     holds up the frames behind it, which a live stream at 30 frames/s cannot afford.
 
     Fails closed where waiting is the only safe choice: the first frame and every scene cut are
@@ -36,7 +36,7 @@ class BackgroundKeyframes:
     def __init__(
         self, detect: Detect, select: Select, settings: TemporalConfig, fail_mode: FailMode = FailMode.ABORT
     ) -> None:
-        self._detector = KeyframeDetector(detect, select, settings, fail_mode)
+        self._detector = GuardedDetector(detect, select, fail_mode)
         self._scenes = SceneCutDetector(settings.scene_cut_threshold)
         self._schedule = DetectionSchedule(settings.detect_every, settings.change_threshold)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="veil-keyframes")

@@ -18,7 +18,14 @@ from veil.propagation.scene_cut import SceneCutDetector
 from veil.propagation.schedule import DetectionSchedule
 from veil.types import Frame, Image
 
-__all__ = ["FrameRegions", "KeyframeDetector", "Keyframes", "ScheduledFrame", "TemporalEngine"]
+__all__ = [
+    "FrameRegions",
+    "GuardedDetector",
+    "KeyframeDetector",
+    "Keyframes",
+    "ScheduledFrame",
+    "TemporalEngine",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -64,33 +71,14 @@ class ScheduledFrame:
         return self.found is not None
 
 
-class KeyframeDetector:
-    """The first half of the engine: per frame, a scene-cut check, the schedule, and the detector.
+class GuardedDetector:
+    """Run the detector on one keyframe: keep what the policy hides, count successes, fail closed."""
 
-    It needs nothing from propagation, so a video run can call :meth:`observe` on its own thread, a few
-    frames ahead of the propagating thread: the expensive detections then overlap optical flow,
-    anonymization and encoding of the frames before them.
-    """
-
-    def __init__(
-        self, detect: Detect, select: Select, settings: TemporalConfig, fail_mode: FailMode = FailMode.ABORT
-    ) -> None:
+    def __init__(self, detect: Detect, select: Select, fail_mode: FailMode = FailMode.ABORT) -> None:
         self._detect = detect
         self._select = select
         self._fail_mode = fail_mode
-        self._scenes = SceneCutDetector(settings.scene_cut_threshold)
-        self._schedule = DetectionSchedule(settings.detect_every, settings.change_threshold)
         self.frames_detected = 0
-
-    def observe(self, frame: Frame) -> ScheduledFrame:
-        """Decide whether the detector runs on ``frame``, run it if so, and return the outcome."""
-        change = self._scenes.observe(frame.image)
-        if change.cut:
-            _log.debug("scene cut at frame %d (score %.2f)", frame.index, change.cut_score)
-        if not self._schedule.should_detect(frame.index, change.change_score, change.cut):
-            return ScheduledFrame(frame, change.cut, found=None, failed=False)
-        found = self.run(frame)
-        return ScheduledFrame(frame, change.cut, found=found, failed=found is None)
 
     def run(self, frame: Frame) -> Detections | None:
         """Run the detector on ``frame``; return what the policy hides, or None if it failed.
@@ -105,6 +93,37 @@ class KeyframeDetector:
             return None
         self.frames_detected += 1
         return found
+
+
+class KeyframeDetector:
+    """The first half of the engine: per frame, a scene-cut check, the schedule, and the detector.
+
+    It needs nothing from propagation, so a video run can call :meth:`observe` on its own thread, a few
+    frames ahead of the propagating thread: the expensive detections then overlap optical flow,
+    anonymization and encoding of the frames before them.
+    """
+
+    def __init__(
+        self, detect: Detect, select: Select, settings: TemporalConfig, fail_mode: FailMode = FailMode.ABORT
+    ) -> None:
+        self._detector = GuardedDetector(detect, select, fail_mode)
+        self._scenes = SceneCutDetector(settings.scene_cut_threshold)
+        self._schedule = DetectionSchedule(settings.detect_every, settings.change_threshold)
+
+    @property
+    def frames_detected(self) -> int:
+        """Frames the detector ran on successfully so far."""
+        return self._detector.frames_detected
+
+    def observe(self, frame: Frame) -> ScheduledFrame:
+        """Decide whether the detector runs on ``frame``, run it if so, and return the outcome."""
+        change = self._scenes.observe(frame.image)
+        if change.cut:
+            _log.debug("scene cut at frame %d (score %.2f)", frame.index, change.cut_score)
+        if not self._schedule.should_detect(frame.index, change.change_score, change.cut):
+            return ScheduledFrame(frame, change.cut, found=None, failed=False)
+        found = self._detector.run(frame)
+        return ScheduledFrame(frame, change.cut, found=found, failed=found is None)
 
     def reset(self) -> None:
         """Forget the previous frame and the schedule's count (a new stream starts)."""
