@@ -160,3 +160,22 @@ def test_a_still_cameras_fill_stays_put_through_noise_and_follows_lighting(
     if steady_levels is not None:
         assert shimmer > 0.5  # without steadying, the sensor noise makes most of the fill shimmer
     assert psnr(done[-1].image, truths[-1], done[-1].mask) > 40  # the new lighting came through
+
+
+def test_accumulated_masks_lend_nothing_the_grown_union_covers() -> None:
+    # A still object segmented by halves: only its left half until frame 6, all of it from then on.
+    # Frames filled once the union holds all of it must not copy the right half's red back in, from
+    # earlier frames (as background) or from earlier outputs (carried), where it was not masked yet.
+    frames, masks, _ = clip(14, velocity=(0, 0))
+    columns = np.flatnonzero(masks[0].any(axis=0))
+    left = [m.copy() for m in masks[:6]]
+    for m in left:
+        m[:, columns[len(columns) // 2] :] = False
+    far_right = masks[0].copy()  # away from the left half, whose early inpainting took in some red
+    far_right[:, : columns[3 * len(columns) // 4]] = False
+    done = _run(WindowFiller(window_radius=3, accumulate_masks=True), frames, left + masks[6:])
+    red = np.array([220, 30, 30])
+    assert [int(d.mask.sum()) for d in done] == [int(left[0].sum())] * 3 + [int(masks[0].sum())] * 11
+    for d in done[3:]:
+        filled = d.image[far_right].astype(int)
+        assert np.abs(filled - red).sum(axis=1).min() > 60, f"frame {d.frame.index} got the square's colour"
