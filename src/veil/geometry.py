@@ -53,13 +53,16 @@ def clip_boxes(boxes_xyxy: Boxes, width: int, height: int) -> Boxes:
     return out
 
 
-def scale_boxes(boxes_xyxy: Boxes, margin_ratio: float) -> Boxes:
-    """Return boxes grown about their centres by ``margin_ratio`` of their size on every side."""
+def scale_boxes(boxes_xyxy: Boxes, margin_ratio: float, min_margin_px: float = 0.0) -> Boxes:
+    """Return boxes grown about their centres by ``margin_ratio`` of their size on every side.
+
+    Each side moves out by at least ``min_margin_px``.
+    """
     out = boxes_xyxy.astype(np.float32, copy=True)
-    w = out[:, 2] - out[:, 0]
-    h = out[:, 3] - out[:, 1]
-    out[:, 0] -= w * margin_ratio
-    out[:, 2] += w * margin_ratio
-    out[:, 1] -= h * margin_ratio
-    out[:, 3] += h * margin_ratio
+    dx = np.maximum((out[:, 2] - out[:, 0]) * margin_ratio, min_margin_px)
+    dy = np.maximum((out[:, 3] - out[:, 1]) * margin_ratio, min_margin_px)
+    out[:, 0] -= dx
+    out[:, 2] += dx
+    out[:, 1] -= dy
+    out[:, 3] += dy
     return out

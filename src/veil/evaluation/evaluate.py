@@ -273,9 +273,11 @@ def _outside_regions(frame: AnnotatedFrame, frame_hw: tuple[int, int]) -> Mask:
     """Return the pixels outside every annotated box grown by Veil's default margin."""
     height, width = frame_hw
     outside = np.ones((height, width), bool)
-    margin = PipelineConfig().policy.margin_ratio
+    policy = PipelineConfig().policy
     for record in frame.records:
-        grown = clip_boxes(scale_boxes(record.boxes, margin), width, height)
+        grown = clip_boxes(
+            scale_boxes(record.boxes, policy.margin_ratio, policy.min_margin_px), width, height
+        )
         for x1, y1, x2, y2 in np.round(grown).astype(int):
             outside[y1:y2, x1:x2] = False
     return outside

@@ -30,8 +30,9 @@ def apply_policy(
 
     A region is kept when its class is a target and its score reaches the class's threshold; propagated
     and reviewed regions are kept whatever their score. Each kept region grows by ``policy.margin_ratio``
-    of its size on every side (``propagated_margin_ratio`` for propagated ones): boxes about their centre,
-    polygons about their centroid, masks by dilation with a kernel proportional to the region's box.
+    of its size on every side (``propagated_margin_ratio`` for propagated ones), and by at least
+    ``policy.min_margin_px``: boxes about their centre, polygons about their centroid, masks by dilation
+    with a kernel proportional to the region's box.
     Polygons are not clipped: cutting vertices to the frame would cut off corners of the region, and
     :mod:`veil.regions` clips when it draws them.
 
@@ -51,21 +52,22 @@ def apply_policy(
         ],
         np.float32,
     )
+    min_px = policy.min_margin_px
     boxes = kept.boxes_xyxy.copy()
     for margin in np.unique(margins):
         rows = margins == margin
-        boxes[rows] = scale_boxes(kept.boxes_xyxy[rows], float(margin))
+        boxes[rows] = scale_boxes(kept.boxes_xyxy[rows], float(margin), min_px)
     polygons = None
     if kept.polygons is not None:
         polygons = tuple(
-            None if polygon is None else _grow_polygon(polygon, float(margin))
+            None if polygon is None else _grow_polygon(polygon, float(margin), min_px)
             for polygon, margin in zip(kept.polygons, margins, strict=True)
         )
     masks = None
     if kept.masks is not None:
         masks = np.stack(
             [
-                _grow_mask(mask, box, float(margin))
+                _grow_mask(mask, box, float(margin), min_px)
                 for mask, box, margin in zip(kept.masks, kept.boxes_xyxy, margins, strict=True)
             ]
         )
@@ -91,12 +93,20 @@ def _selected(
     return keep
 
 
-def _grow_polygon(polygon: Polygon, margin_ratio: float) -> Polygon:
-    """Scale ``polygon`` about its centroid so that a rectangle grows like its box would."""
+def _grow_polygon(polygon: Polygon, margin_ratio: float, min_margin_px: float = 0.0) -> Polygon:
+    """Scale ``polygon`` about its centroid so that a rectangle grows like its box would.
+
+    The scale is raised until the polygon's narrowest extent (its minimum-area rectangle's short side)
+    grows by ``min_margin_px`` on each side; the long side then grows in proportion.
+    """
     points = np.asarray(polygon, np.float64).reshape(-1, 2)
     if len(points) == 0:
         return np.asarray(polygon, np.float32)
-    grown = _centroid(points) + (points - _centroid(points)) * (1.0 + 2.0 * margin_ratio)
+    ratio = margin_ratio
+    if min_margin_px > 0 and len(points) >= 3:
+        short = min(cv2.minAreaRect(points.astype(np.float32))[1])
+        ratio = max(ratio, min_margin_px / short) if short > 0 else ratio
+    grown = _centroid(points) + (points - _centroid(points)) * (1.0 + 2.0 * ratio)
     return grown.astype(np.float32)
 
 
@@ -113,16 +123,19 @@ def _centroid(points: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 
 def _grow_mask(
-    mask: npt.NDArray[np.bool_], box: npt.NDArray[np.float32], margin_ratio: float
+    mask: npt.NDArray[np.bool_], box: npt.NDArray[np.float32], margin_ratio: float, min_margin_px: float = 0.0
 ) -> npt.NDArray[np.bool_]:
-    """Dilate ``mask`` by ``margin_ratio`` of the box's width and height, working on its bounding crop."""
+    """Dilate ``mask`` by ``margin_ratio`` of the box's width and height (at least ``min_margin_px``).
+
+    Works on the mask's bounding crop.
+    """
     rows = np.flatnonzero(mask.any(axis=1))
-    if margin_ratio <= 0 or not len(rows):
+    if (margin_ratio <= 0 and min_margin_px <= 0) or not len(rows):
         return mask.copy()
     cols = np.flatnonzero(mask.any(axis=0))
     # Round up (so the margin is never short), but not float noise such as 0.2 × 10 = 2.0000000000000004.
-    rx = math.ceil(max(float(box[2] - box[0]), 0.0) * margin_ratio - 1e-6)
-    ry = math.ceil(max(float(box[3] - box[1]), 0.0) * margin_ratio - 1e-6)
+    rx = math.ceil(max(float(box[2] - box[0]) * margin_ratio, min_margin_px, 0.0) - 1e-6)
+    ry = math.ceil(max(float(box[3] - box[1]) * margin_ratio, min_margin_px, 0.0) - 1e-6)
     if rx == 0 and ry == 0:
         return mask.copy()
     height, width = mask.shape

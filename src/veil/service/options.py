@@ -28,7 +28,8 @@ OPTION_HELP: Mapping[str, str] = {
     f"(default {_DEFAULTS.default_method.value})",
     "threshold": "detector score threshold, for all or per class: face=0.3 (default: from privacy)",
     "privacy": "standard, strict or guarantee: how hard to try, trading speed (default standard)",
-    "margin": "grow each region by this share of its size (default: from privacy, "
+    "margin": "grow each region by this share of its size, and at least "
+    f"{_DEFAULTS.policy.min_margin_px:g} px (default: from privacy, "
     f"{_DEFAULTS.policy.margin_ratio} at standard)",
     "on_error": "abort or hide-frame (default abort)",
     "detect_size": "detect on a copy whose long side is at most this many pixels "

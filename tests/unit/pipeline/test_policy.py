@@ -12,7 +12,8 @@ from veil.types import ObjectClass, Origin
 
 FACE, PLATE, PERSON = ObjectClass.FACE, ObjectClass.LICENSE_PLATE, ObjectClass.PERSON
 FRAME_HW = (100, 120)
-NO_MARGIN = PrivacyPolicy(margin_ratio=0.0, propagated_margin_ratio=0.0)
+NO_MARGIN = PrivacyPolicy(margin_ratio=0.0, propagated_margin_ratio=0.0, min_margin_px=0.0)
+RATIO_ONLY = PrivacyPolicy(min_margin_px=0.0)
 
 
 @pytest.mark.parametrize(
@@ -67,7 +68,23 @@ def test_boxes_grow_by_their_margin_and_are_clipped(
     box: list[float], origin: Origin, expected: list[float]
 ) -> None:
     detections = Detections.create([box], [0.9], FACE, origin=origin)
-    result = apply_policy(detections, PrivacyPolicy(), frozenset({FACE}), FRAME_HW)
+    result = apply_policy(detections, RATIO_ONLY, frozenset({FACE}), FRAME_HW)
+    np.testing.assert_allclose(result.boxes_xyxy[0], expected, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("box", "expected"),
+    [
+        ([50, 50, 56, 58], [46, 46, 60, 62]),  # 0.15 of 6×8 is under a pixel: 4 px each side
+        ([50, 50, 90, 56], [44, 46, 96, 60]),  # 0.15 of 40 = 6 px wide, 4 px tall
+        ([10, 10, 50, 50], [4, 4, 56, 56]),  # 0.15 of 40 is larger: the share alone
+        ([50, 50, 50, 60], [46, 46, 54, 64]),  # even a zero-width box covers 8 px
+    ],
+    ids=["tiny", "wide", "large", "zero-width"],
+)
+def test_every_region_grows_by_at_least_the_minimum_margin(box: list[float], expected: list[float]) -> None:
+    detections = Detections.create([box], [0.9], FACE)
+    result = apply_policy(detections, PrivacyPolicy(min_margin_px=4.0), frozenset({FACE}), FRAME_HW)
     np.testing.assert_allclose(result.boxes_xyxy[0], expected, atol=1e-4)
 
 
@@ -75,7 +92,7 @@ def test_mixed_origins_get_their_own_margins_in_order() -> None:
     detections = Detections.create(
         [[10, 10, 30, 30], [40, 40, 60, 60]], [0.9, 0.9], FACE, origin=[Origin.PROPAGATED, Origin.DETECTED]
     )
-    result = apply_policy(detections, PrivacyPolicy(), frozenset({FACE}), FRAME_HW)
+    result = apply_policy(detections, RATIO_ONLY, frozenset({FACE}), FRAME_HW)
     np.testing.assert_allclose(result.boxes_xyxy, [[4, 4, 36, 36], [37, 37, 63, 63]], atol=1e-4)
 
 
@@ -88,7 +105,8 @@ def test_polygons_scale_about_their_centroid() -> None:
         PLATE,
         polygons=[square, triangle, None],
     )
-    result = apply_policy(detections, PrivacyPolicy(margin_ratio=0.25), frozenset({PLATE}), FRAME_HW)
+    policy = PrivacyPolicy(margin_ratio=0.25, min_margin_px=0.0)
+    result = apply_policy(detections, policy, frozenset({PLATE}), FRAME_HW)
     assert result.polygons is not None
     grown_square, grown_triangle, no_polygon = result.polygons
     assert grown_square is not None and grown_triangle is not None and no_polygon is None
@@ -100,6 +118,30 @@ def test_polygons_scale_about_their_centroid() -> None:
     assert grown_square.dtype == np.float32
 
 
+def test_a_thin_polygon_grows_by_at_least_the_minimum_margin_across() -> None:
+    # A plate 20 px long and 4 px tall, turned 90° (its box is 4 wide): 0.15 × 4 is 0.6 px.
+    plate = np.array([[50, 40], [54, 40], [54, 60], [50, 60]], np.float32)
+    detections = Detections.create([[50, 40, 54, 60]], [0.9], PLATE, polygons=[plate])
+    result = apply_policy(detections, PrivacyPolicy(min_margin_px=3.0), frozenset({PLATE}), FRAME_HW)
+    assert result.polygons is not None and result.polygons[0] is not None
+    grown = result.polygons[0]
+    # 3 px either side across (scale 2.5 about the centre), and the length in proportion.
+    np.testing.assert_allclose(grown.min(axis=0), [47, 25], atol=1e-4)
+    np.testing.assert_allclose(grown.max(axis=0), [57, 75], atol=1e-4)
+
+
+def test_masks_grow_by_at_least_the_minimum_margin() -> None:
+    masks = np.zeros((1, *FRAME_HW), bool)
+    masks[0, 40:46, 50:54] = True  # 4 wide, 6 tall: 0.15 of either is under a pixel
+    detections = Detections.create([[50, 40, 54, 46]], [0.9], PERSON, masks=masks)
+    policy = PrivacyPolicy(margin_ratio=0.0, min_margin_px=3.0)
+    result = apply_policy(detections, policy, frozenset({PERSON}), FRAME_HW)
+    assert result.masks is not None
+    rows, cols = np.flatnonzero(result.masks[0].any(axis=1)), np.flatnonzero(result.masks[0].any(axis=0))
+    assert (rows[0], rows[-1], cols[0], cols[-1]) == (37, 48, 47, 56)
+    assert result.masks[0][masks[0]].all()
+
+
 def test_masks_dilate_in_proportion_to_the_box() -> None:
     masks = np.zeros((2, *FRAME_HW), bool)
     masks[0, 40:60, 50:60] = True  # box 10 wide, 20 tall
@@ -107,7 +149,8 @@ def test_masks_dilate_in_proportion_to_the_box() -> None:
     detections = Detections.create(
         [[50, 40, 60, 60], [0, 0, 20, 10]], [0.9, 0.9], PERSON, masks=masks, origin=Origin.DETECTED
     )
-    result = apply_policy(detections, PrivacyPolicy(margin_ratio=0.2), frozenset({PERSON}), FRAME_HW)
+    policy = PrivacyPolicy(margin_ratio=0.2, min_margin_px=0.0)
+    result = apply_policy(detections, policy, frozenset({PERSON}), FRAME_HW)
     assert result.masks is not None and result.masks.shape == masks.shape
     grown = result.masks[0]
     rows, cols = np.flatnonzero(grown.any(axis=1)), np.flatnonzero(grown.any(axis=0))
