@@ -74,7 +74,7 @@ def cli(verbose: int) -> None:
 )
 @privacy_option(
     "How hard to try, in one knob (video). standard: detector (YuNet for faces) on every 5th frame, "
-    "regions carried between by optical flow, tracks bridged and held 10 frames: fast enough for live "
+    "regions carried between by optical flow, tracks bridged and held 15 frames: fast enough for live "
     "cameras. strict: YuNet and CenterFace every 2nd frame, lower thresholds, wider margins, 25-frame "
     "holds. guarantee: every frame, plus any moving person-sized blob no detection explains. Still "
     "images always get both face detectors. Options below override single settings."

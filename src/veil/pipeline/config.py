@@ -164,8 +164,12 @@ class TemporalConfig:
     change_threshold: float | None = 0.06
     scene_cut_threshold: float = 0.4
     flow_long_side_px: int = 640
-    hold_frames: int = 10
-    lookahead_frames: int = 10
+    # A face the detector misses on a few keyframes in a row is bridged only if its sightings are close
+    # enough. At the standard level, 15 instead of 10 for both cut leaked faces on MOT20-08 from 159 to
+    # 120 of 3,123 and on PETS from 28 to 18 of 865, for 6 % more hidden area on MOT20 (25 / 25: 80 and
+    # 18 leaked, 17 % more area).
+    hold_frames: int = 15
+    lookahead_frames: int = 15
     motion_fallback: bool = False
     static_camera: bool = False
     crowd_size: int = 10
