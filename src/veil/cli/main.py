@@ -112,8 +112,9 @@ def cli(verbose: int) -> None:
     default=None,
     type=float,
     help="Grow each region by this share of its size on every side, so hair, ears and plate frames go "
-    "too; carried regions grow twice as much, and every region at least 4 px [default: from --privacy, "
-    "0.15 at standard].",
+    "too; carried regions grow twice as much, and every region at least "
+    f"{_DEFAULTS.policy.min_margin_px:g} px [default: from --privacy, {_DEFAULTS.policy.margin_ratio} at "
+    "standard].",
 )
 @on_error_option(
     "If a detector fails on a frame: abort (no output is left) or hide-frame (write that frame "

@@ -103,9 +103,9 @@ def _grow_polygon(polygon: Polygon, margin_ratio: float, min_margin_px: float = 
     if len(points) == 0:
         return np.asarray(polygon, np.float32)
     ratio = margin_ratio
-    if min_margin_px > 0 and len(points) >= 3:
-        short = min(cv2.minAreaRect(points.astype(np.float32))[1])
-        ratio = max(ratio, min_margin_px / short) if short > 0 else ratio
+    short = min(cv2.minAreaRect(points.astype(np.float32))[1]) if min_margin_px > 0 else 0.0
+    if short > 0:
+        ratio = max(ratio, min_margin_px / short)
     grown = _centroid(points) + (points - _centroid(points)) * (1.0 + 2.0 * ratio)
     return grown.astype(np.float32)
 
