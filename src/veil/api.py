@@ -136,7 +136,13 @@ class Pipeline:
         options = options or RunOptions()
         need_detector = options.from_detections is None
         return run_file(
-            lambda: self._frame_processor(need_detector), Path(src), Path(dst), options, progress, sheet
+            self.config,
+            lambda: self._frame_processor(need_detector),
+            Path(src),
+            Path(dst),
+            options,
+            progress,
+            sheet,
         )
 
     def anonymize_path(

@@ -11,6 +11,7 @@ Every error Veil raises on purpose derives from :class:`VeilError`::
     │   └── ChecksumMismatchError    a file's sha256 differs from the pinned one
     ├── MediaError                   input or output media cannot be used
     │   ├── UnreadableMediaError     not media, corrupt, truncated, empty, unsupported codec
+    │   │   └── TruncatedMediaError  ends before its declared length or stops decoding part-way
     │   ├── UnsupportedFrameError    zero-size or absurd frame dimensions
     │   └── OutputError              the output cannot be written (path, permissions)
     └── PrivacyError                 anonymization could not be guaranteed for a frame
@@ -29,6 +30,7 @@ __all__ = [
     "ModelNotFoundError",
     "OutputError",
     "PrivacyError",
+    "TruncatedMediaError",
     "UnknownComponentError",
     "UnreadableMediaError",
     "UnsupportedFrameError",
@@ -70,6 +72,10 @@ class MediaError(VeilError):
 
 class UnreadableMediaError(MediaError):
     """The input is not media, or is corrupt, truncated, empty or in an unsupported codec."""
+
+
+class TruncatedMediaError(UnreadableMediaError):
+    """The input decodes only in part: it ends before its declared length or fails part-way."""
 
 
 class UnsupportedFrameError(MediaError):

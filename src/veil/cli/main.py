@@ -150,7 +150,11 @@ def cli(verbose: int) -> None:
 @threads_option
 @models_dir_option
 @click.option(
-    "--codec", default=_DEFAULTS.encoder.codec, show_default=True, help="Video encoder (FFmpeg name)."
+    "--codec",
+    default=None,
+    help="Video encoder (FFmpeg name). By default the output's container picks: H.264 (libx264), H.265 "
+    "(libx265) for raw .h265/.hevc, VP9 (libvpx-vp9) for .webm. A container that cannot hold the "
+    "codec is refused before the run.",
 )
 @click.option(
     "--crf",
@@ -166,6 +170,13 @@ def cli(verbose: int) -> None:
     help="Encoder speed preset; veryfast keeps encoding from dominating the run time.",
 )
 @click.option("--no-audio", is_flag=True, help="Drop audio (by default it is copied untouched).")
+@click.option(
+    "--accept-truncated",
+    is_flag=True,
+    help="Anonymize the frames a damaged video does decode. By default a video that ends before the "
+    "length its container declares, or stops decoding part-way, is refused (exit 4) and nothing is "
+    "written, so a cut-off file is never mistaken for a whole one.",
+)
 @click.option(
     "--keep-location",
     is_flag=True,
@@ -200,10 +211,11 @@ def anonymize(
     tile: bool,
     threads: int,
     models_dir: Path | None,
-    codec: str,
+    codec: str | None,
     crf: int,
     preset: str,
     no_audio: bool,
+    accept_truncated: bool,
     keep_location: bool,
     max_pixels: int,
     quiet: bool,
@@ -236,6 +248,7 @@ def anonymize(
         from_detections=from_detections,
         write_detections=write_detections,
         preview=preview,
+        accept_truncated=accept_truncated,
     )
     with FrameProgress(enabled=not quiet and sys.stderr.isatty()) as progress:
         report = api.anonymize_path(input_path, output, config, options, progress)

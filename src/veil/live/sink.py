@@ -50,7 +50,7 @@ class LiveSink:
         self.destination = destination
         self._encoder = encoder
         self._frame_rate = frame_rate
-        self._codec = find_encoder(encoder)
+        self._codec = find_encoder(encoder, destination.format)
         self._out: OutputContainer | None = None
         self._video: VideoStream | None = None
         self._size: tuple[int, int] | None = None
@@ -69,7 +69,9 @@ class LiveSink:
                 discard(self._target)
             raise OutputError(f"{label}: cannot open for writing ({exc.strerror or exc})") from exc
         stream = out.add_stream(
-            self._codec.name, rate=self._frame_rate, options=encoder_options(self._encoder, low_latency=True)
+            self._codec.name,
+            rate=self._frame_rate,
+            options=encoder_options(self._encoder, self._codec, low_latency=True),
         )
         if not isinstance(stream, VideoStream):
             out.close()

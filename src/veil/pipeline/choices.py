@@ -115,7 +115,7 @@ class UserChoices:
     detect_size: int | None = None
     tile: bool = False
     threads: int = 0
-    codec: str = _DEFAULTS.encoder.codec
+    codec: str | None = _DEFAULTS.encoder.codec
     crf: int = _DEFAULTS.encoder.crf
     preset: str = _DEFAULTS.encoder.preset
     keep_audio: bool = True

@@ -126,12 +126,13 @@ class EncoderConfig:
     """Video encoder settings for anonymized output.
 
     Args:
-        codec: FFmpeg encoder name.
+        codec: FFmpeg encoder name; None picks the output container's own (H.264, or H.265 for raw
+            ``.h265``/``.hevc`` streams, VP9 for WebM).
         crf: constant rate factor (lower is better quality, bigger files).
         preset: x264/x265 speed preset.
     """
 
-    codec: str = "libx264"
+    codec: str | None = None
     crf: int = 20
     preset: str = "veryfast"
 
@@ -237,6 +238,8 @@ class RunOptions:
         write_detections: write ``NAME.detections.json`` beside each output.
         preview: write a before/after contact sheet PNG of sampled frames here.
         overwrite: replace an existing output file.
+        accept_truncated: anonymize the frames a damaged video does decode (one that ends before its
+            declared length or stops decoding part-way) instead of refusing it; the report warns.
     """
 
     detect_only: bool = False
@@ -244,6 +247,7 @@ class RunOptions:
     write_detections: bool = False
     preview: Path | None = None
     overwrite: bool = True
+    accept_truncated: bool = False
 
     def __post_init__(self) -> None:
         if self.detect_only and self.from_detections is not None:

@@ -19,7 +19,8 @@ class RunReport:
     ``frames_detected`` ran the detector; ``frames_propagated`` got their regions carried from
     detection frames instead (video). ``frames_written`` never exceeds ``frames_anonymized``: a frame
     is counted as anonymized once it went through an anonymizer (or was hidden whole), and only such
-    frames reach the writer.
+    frames reach the writer. ``warnings`` name inputs that were used in part (damaged files accepted
+    with ``accept_truncated``).
     """
 
     inputs: int = 0
@@ -31,6 +32,7 @@ class RunReport:
     frames_written: int = 0
     regions: Counter[ObjectClass] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
 
     def count_regions(self, detections: Detections) -> None:
@@ -48,6 +50,7 @@ class RunReport:
         self.frames_written += other.frames_written
         self.regions.update(other.regions)
         self.failures.extend(other.failures)
+        self.warnings.extend(other.warnings)
         self.elapsed_s += other.elapsed_s
 
     @property
@@ -67,6 +70,7 @@ class RunReport:
             "frames_written": self.frames_written,
             "regions": {cls.value: n for cls, n in sorted(self.regions.items(), key=lambda kv: kv[0].value)},
             "failures": list(self.failures),
+            "warnings": list(self.warnings),
             "elapsed_s": round(self.elapsed_s, 3),
             "frames_per_s": round(self.frames_per_s, 2),
         }

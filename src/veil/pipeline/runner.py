@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -24,6 +25,7 @@ from veil.pipeline.stages import BackgroundIterator, BackgroundSink
 from veil.pipeline.temporal import FrameRegions
 from veil.types import Frame
 from veil.video.image_io import load_image, save_image
+from veil.video.output_plan import OutputPlan, plan_output
 from veil.video.probe import MediaKind, probe_media
 from veil.video.reader import VideoReader
 from veil.video.writer import VideoWriter
@@ -61,6 +63,7 @@ def detections_path(src: Path, dst: Path) -> Path:
 
 
 def run_file(
+    config: PipelineConfig,
     make_processor: Callable[[], FrameProcessor],
     src: Path,
     dst: Path,
@@ -70,7 +73,8 @@ def run_file(
 ) -> RunReport:
     """Anonymize one image or video file ``src`` into ``dst`` and return what was done.
 
-    ``make_processor`` is called once the input and output paths have been checked.
+    ``make_processor`` (which builds a processor for ``config``) is called once the input, the output
+    path and what the output can hold have been checked.
 
     With ``options.preview`` set, the before/after sheet is saved there, unless a shared ``sheet`` is
     given (a folder run): then the input's first frame is added to it and the caller saves it.
@@ -83,6 +87,7 @@ def run_file(
     report = RunReport(inputs=1)
     started = time.perf_counter()
     is_image = probe_media(src) is MediaKind.IMAGE
+    plan = None if is_image or options.detect_only else _plan(src, dst, config)
     # Inputs are checked before models load: a bad file fails in milliseconds, not after model loading.
     processor = make_processor()
     own_sheet = sheet is None and options.preview is not None and not options.detect_only
@@ -90,12 +95,24 @@ def run_file(
         sheet = (
             ContactSheet(max_pairs=1) if is_image else ContactSheet(frame_count=_frame_count(src, processor))
         )
-    run = _run_image if is_image else _run_video
-    run(processor, src, dst, options, given, report, progress, sheet, own_sheet)
+    if is_image:
+        _run_image(processor, src, dst, options, given, report, progress, sheet, own_sheet)
+    else:
+        _run_video(processor, src, dst, options, given, report, progress, sheet, own_sheet, plan)
     if own_sheet and sheet is not None and options.preview is not None:
         sheet.save(options.preview)
     report.elapsed_s = time.perf_counter() - started
     return report
+
+
+def _plan(src: Path, dst: Path, config: PipelineConfig) -> OutputPlan:
+    """Decide the output's codec and streams before anything is decoded; warn of what changes."""
+    plan = plan_output(
+        dst, src, config.encoder, keep_audio=config.keep_audio, strip_location=config.strip_location
+    )
+    for note in plan.notes:
+        _log.warning("%s: %s", dst.name, note)
+    return plan
 
 
 def _frame_count(src: Path, processor: FrameProcessor) -> int | None:
@@ -182,17 +199,23 @@ def _run_video(
     progress: Progress,
     sheet: ContactSheet | None,
     sample_every_frame: bool,
+    plan: OutputPlan | None,
 ) -> None:
     """Anonymize a video; ``sample_every_frame`` offers frames on the sheet's grid, else only frame 0."""
     config: PipelineConfig = processor.config
-    with VideoReader(src, max_pixels=config.max_pixels) as reader:
+    with VideoReader(src, max_pixels=config.max_pixels, accept_truncated=options.accept_truncated) as reader:
         info = reader.info
         given = _check_size(given_file, info.width, info.height, src) if given_file is not None else None
         progress.start(src.name, info.frame_count)
         frames_json: list[FrameDetections] = []
-        frames = BackgroundIterator(reader)
-        try:
-            stream = _frame_regions(_counted(frames, report), processor, given, src)
+        with contextlib.ExitStack() as threads:
+            # Stopped on every way out, detector before reader, before the files close: a thread
+            # still inside a model or a decoder at interpreter exit aborts the process.
+            frames = BackgroundIterator(reader)
+            threads.callback(frames.close)
+            stream = threads.enter_context(
+                contextlib.closing(_frame_regions(_counted(frames, report), processor, given, src))
+            )
             if options.detect_only:
                 for item in stream:
                     _count_schedule(report, item, reviewed=given is not None)
@@ -201,6 +224,7 @@ def _run_video(
                     frames_json.append(_json_entry(item.frame, found))
                     progress.advance()
                 _write_json(src, dst, info.width, info.height, frames_json)
+                _note_damage(report, src, reader.damage)
                 return
             with VideoWriter(
                 dst,
@@ -209,6 +233,7 @@ def _run_video(
                 config.encoder,
                 keep_audio=config.keep_audio,
                 strip_location=config.strip_location,
+                plan=plan,
             ) as writer:
                 # Anonymizing happens on the writer's thread: the processing thread then only carries
                 # regions by optical flow, and the two halves overlap on the two cores.
@@ -236,10 +261,15 @@ def _run_video(
                     sink.close()
                 _verify_complete(report, src)
                 writer.commit()
-        finally:
-            frames.close()
+            _note_damage(report, src, reader.damage)
     if options.write_detections:
         _write_json(src, dst, info.width, info.height, frames_json)
+
+
+def _note_damage(report: RunReport, src: Path, damage: str | None) -> None:
+    """Record in the report that ``src`` was damaged and only its decodable frames were used."""
+    if damage is not None:
+        report.warnings.append(f"{src.name}: {damage}; only the frames that decoded were used")
 
 
 def _counted(frames: Iterable[Frame], report: RunReport) -> Iterator[Frame]:
@@ -250,7 +280,7 @@ def _counted(frames: Iterable[Frame], report: RunReport) -> Iterator[Frame]:
 
 def _frame_regions(
     frames: Iterable[Frame], processor: FrameProcessor, given: dict[int, Detections] | None, src: Path
-) -> Iterator[FrameRegions]:
+) -> Generator[FrameRegions, None, None]:
     """Yield each frame with its regions: from the reviewed file when given, else from the temporal engine."""
     if given is not None:
         for frame in frames:

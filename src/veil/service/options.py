@@ -35,7 +35,7 @@ OPTION_HELP: Mapping[str, str] = {
     "detect_size": "detect on a copy whose long side is at most this many pixels "
     f"(default: from privacy, {_DEFAULTS.detection.detect_long_side_px} at standard)",
     "tile": "also detect on full-resolution tiles: true/false",
-    "codec": f"video encoder: {', '.join(sorted(_CODECS))} (default {_DEFAULTS.encoder.codec})",
+    "codec": f"video encoder: {', '.join(sorted(_CODECS))} (default: the container's own)",
     "crf": f"video quality, lower is better (default {_DEFAULTS.encoder.crf})",
     "preset": f"encoder speed preset (default {_DEFAULTS.encoder.preset})",
     "no_audio": "drop audio: true/false",
@@ -88,8 +88,8 @@ def build_config(
     privacy = get("privacy", PrivacyLevel.STANDARD.value)
     if privacy not in {level.value for level in PrivacyLevel}:
         raise ConfigError(f"privacy={privacy!r}; valid: {', '.join(level.value for level in PrivacyLevel)}")
-    codec = get("codec", _DEFAULTS.encoder.codec)
-    if codec not in _CODECS:
+    codec = get("codec")
+    if codec is not None and codec not in _CODECS:
         raise ConfigError(f"codec={codec!r}; valid: {', '.join(sorted(_CODECS))}")
     preset = get("preset", _DEFAULTS.encoder.preset)
     if preset not in _PRESETS:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from fractions import Fraction
 from pathlib import Path
-from types import MappingProxyType, TracebackType
+from types import TracebackType
 from typing import Self
 
 import av
@@ -22,8 +22,9 @@ from veil.errors import ConfigError, OutputError, UnreadableMediaError
 from veil.pipeline.config import EncoderConfig
 from veil.types import Frame, Image, VideoInfo
 from veil.video.atomic import check_output, discard, partial_path, publish
-from veil.video.encoder import encoder_options, find_encoder
+from veil.video.encoder import encoder_options
 from veil.video.metadata import clean_metadata
+from veil.video.output_plan import OUTPUT_FORMATS, RAW_FORMATS, OutputPlan, plan_output
 from veil.video.probe import is_cover_art
 from veil.video.remux import SideStreams
 
@@ -31,38 +32,26 @@ __all__ = ["OUTPUT_FORMATS", "VideoWriter"]
 
 _log = logging.getLogger(__name__)
 
-OUTPUT_FORMATS = MappingProxyType(
-    {
-        ".mp4": "mp4",
-        ".m4v": "mp4",
-        ".mov": "mov",
-        ".mkv": "matroska",
-        ".avi": "avi",
-        ".ts": "mpegts",
-        ".h264": "h264",
-        ".264": "h264",
-        ".h265": "hevc",
-        ".hevc": "hevc",
-    }
-)
-"""Output file suffix → FFmpeg muxer."""
-
 _PIXEL_FORMAT = "yuv420p"  # what every player decodes
 
 _BT601_MATRIX = 6  # AVCOL_SPC_SMPTE170M: the matrix of OpenCV's RGB→I420 and swscale's default
 
-# Muxers that store one frame per 1/frame_rate slot (or no times at all): count in frame periods there.
-_FRAME_SLOT_FORMATS = frozenset({"avi", "h264", "hevc"})
+# Muxers that store one frame per time-base slot (AVI) or no times at all (raw streams); they cannot
+# record a start time, so their output starts at zero and the copied streams move with the video.
+_FRAME_SLOT_FORMATS = frozenset({"avi"}) | RAW_FORMATS
+
+# A slot container writes an empty chunk for every slot without a frame: a source time base at most
+# this many slots per frame is kept (a 25 fps AVI at 1/50 stays so), a finer one becomes frame periods.
+_MAX_SLOTS_PER_FRAME = 4
 
 
-def _output_format(dst: Path) -> str:
-    try:
-        return OUTPUT_FORMATS[dst.suffix.lower()]
-    except KeyError:
-        valid = ", ".join(OUTPUT_FORMATS)
-        raise OutputError(
-            f"cannot write {dst}: unsupported video suffix {dst.suffix!r}; use one of {valid}"
-        ) from None
+def _slot_time_base(source: Fraction | None, frame_rate: Fraction) -> Fraction:
+    """Return the time base a slot container writes frames in: the source's where it is coarse."""
+    if source is not None and source > 0:
+        slots = 1 / (source * frame_rate)
+        if slots.denominator == 1 and 1 <= slots <= _MAX_SLOTS_PER_FRAME:
+            return source
+    return 1 / frame_rate
 
 
 def _pixel_format(codec: Codec) -> str:
@@ -93,9 +82,13 @@ class VideoWriter:
     half a video under the final name and never touches an existing ``dst``.
 
     Each image is encoded with its frame's own timestamp, so frame count, frame rate and variable
-    frame timing carry over exactly. Audio and subtitle streams (and, without ``strip_location``,
-    data streams) are copied packet for packet from a second read of ``source``. Odd frame sizes are
-    padded by one replicated edge row/column, because 4:2:0 video cannot hold odd sizes.
+    frame timing carry over exactly (AVI stores whole slots of its time base; raw ``.h264``/``.h265``
+    streams store no times, only the frame rate). The container picks the video encoder unless the
+    config names one. Audio and subtitle streams (and, without ``strip_location``, data streams) are
+    copied packet for packet from a second read of ``source``, or re-encoded where the container
+    cannot hold them, as ``plan`` (by default :func:`~veil.video.output_plan.plan_output`) decides.
+    Odd frame sizes are padded by one replicated edge row/column, because 4:2:0 video cannot hold odd
+    sizes.
 
     Example::
 
@@ -120,17 +113,24 @@ class VideoWriter:
         *,
         keep_audio: bool = True,
         strip_location: bool = True,
+        plan: OutputPlan | None = None,
     ) -> None:
         self._dst = Path(dst)
         self._source = Path(source)
         check_output(self._dst, self._source)
-        self._format = _output_format(self._dst)
-        self._codec = find_encoder(encoder)
+        if plan is None:
+            plan = plan_output(
+                self._dst, self._source, encoder, keep_audio=keep_audio, strip_location=strip_location
+            )
+            for note in plan.notes:
+                _log.warning("%s: %s", self._dst.name, note)
+        self._plan = plan
+        self._format = plan.format
+        self._codec = plan.codec
         self._pix_fmt = _pixel_format(self._codec)
         self._partial = partial_path(self._dst)
         self._info = info
         self._encoder = encoder
-        self._keep_audio = keep_audio
         self._strip_location = strip_location
         self._out: OutputContainer | None = None
         self._video: VideoStream | None = None
@@ -138,6 +138,7 @@ class VideoWriter:
         self._time_base = 1 / info.frame_rate
         self._size = (info.width + info.width % 2, info.height + info.height % 2)
         self._last_pts: int | None = None
+        self._start_s = Fraction(0)  # subtracted from every timestamp (slot containers start at zero)
         self._frames = 0
         self._done = False
 
@@ -248,10 +249,14 @@ class VideoWriter:
 
     def _start(self, out: OutputContainer, first: Frame) -> VideoStream:
         """Add the video stream (time base from the first frame), then the copied streams."""
-        if self._format not in _FRAME_SLOT_FORMATS and first.time_base is not None and first.pts is not None:
+        if self._format in RAW_FORMATS:
+            self._time_base = 1 / self._info.frame_rate
+        elif self._format in _FRAME_SLOT_FORMATS:
+            self._time_base = _slot_time_base(first.time_base, self._info.frame_rate)
+        elif first.time_base is not None and first.pts is not None:
             self._time_base = first.time_base
         stream = out.add_stream(
-            self._codec.name, rate=self._info.frame_rate, options=encoder_options(self._encoder)
+            self._codec.name, rate=self._info.frame_rate, options=encoder_options(self._encoder, self._codec)
         )
         if not isinstance(stream, VideoStream):
             raise ConfigError(f"encoder {self._codec.name!r} is not a video encoder")
@@ -265,8 +270,10 @@ class VideoWriter:
         if self._info.rotation_deg:
             stream.set_display_rotation(self._info.rotation_deg)
         stream.metadata.update(self._video_tags)
+        if self._format in _FRAME_SLOT_FORMATS and first.time_s is not None:
+            self._start_s = Fraction(first.pts or 0) * (first.time_base or 0)
         self._side = SideStreams(
-            self._source, out, keep_audio=self._keep_audio, strip_location=self._strip_location
+            self._source, out, self._plan, strip_location=self._strip_location, start_s=self._start_s
         )
         return stream
 
@@ -295,10 +302,9 @@ class VideoWriter:
     def _pts(self, frame: Frame) -> int:
         if frame.pts is None or frame.time_base is None:
             pts = round(self._frames / self._info.frame_rate / self._time_base)
-        elif frame.time_base == self._time_base:
-            pts = frame.pts
         else:
             pts = round(frame.pts * frame.time_base / self._time_base)
+        pts -= round(self._start_s / self._time_base)
         if self._last_pts is not None and pts <= self._last_pts:
             # Encoders refuse repeated or backward timestamps; nudge by one tick.
             _log.debug("frame %d: timestamp %d not after %d; nudging", frame.index, pts, self._last_pts)
@@ -310,7 +316,7 @@ class VideoWriter:
         assert self._out is not None
         when: Fraction | None = None
         if packet.dts is not None:
-            when = packet.dts * packet.time_base
+            when = packet.dts * packet.time_base + self._start_s
         self._out.mux(packet)
         if self._side is not None and when is not None:
             self._side.mux_until(self._out, when)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import MakeVideo
-from veil.errors import UnreadableMediaError, UnsupportedFrameError
+from veil.errors import TruncatedMediaError, UnreadableMediaError, UnsupportedFrameError
 from veil.types import Frame
 from veil.video.reader import VideoReader
 
@@ -153,9 +153,31 @@ def outcome(path: Path) -> int | UnreadableMediaError:
         return exc
 
 
-@pytest.mark.parametrize("name", ["cut.mp4", "cut.mkv", "cut.h264", "cut.avi"])
-def test_truncated_file_yields_fewer_frames_or_a_veil_error(make_video: MakeVideo, name: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [("cut.mp4", UnreadableMediaError), ("cut.mkv", TruncatedMediaError), ("cut.avi", TruncatedMediaError)],
+)
+def test_truncated_file_is_refused(make_video: MakeVideo, name: str, error: type[Exception]) -> None:
+    # The MP4 lost its index (at the end); Matroska and AVI state a length the frames fall short of.
     path = make_video(name, width=64, height=48, frames=30)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(error):
+        read_all(path)
+
+
+def test_truncated_file_accepted_yields_what_decodes_and_says_so(make_video: MakeVideo) -> None:
+    path = make_video("cut.mkv", width=64, height=48, frames=30)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with VideoReader(path, max_pixels=LIMIT, accept_truncated=True) as reader:
+        frames = list(reader)
+        assert reader.damage is not None and "declares" in reader.damage
+    assert 0 < len(frames) < 30
+
+
+def test_raw_stream_states_no_length_so_a_cut_one_yields_fewer_frames(make_video: MakeVideo) -> None:
+    path = make_video("cut.h264", width=64, height=48, frames=30)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     result = outcome(path)
@@ -182,5 +204,5 @@ def test_decode_error_mid_stream_names_the_frame(make_video: MakeVideo) -> None:
     target = signatures[5] + 4
     data[target : target + 16] = b"\xff" * 16
     path.write_bytes(bytes(data))
-    with pytest.raises(UnreadableMediaError, match="at frame 5"):
+    with pytest.raises(TruncatedMediaError, match="at frame 5"):
         read_all(path)

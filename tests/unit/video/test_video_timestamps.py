@@ -4,7 +4,7 @@ from fractions import Fraction
 
 import pytest
 
-from veil.video.timestamps import FrameClock
+from veil.video.timestamps import FrameClock, TimingSource
 
 
 def stamp_all(clock: FrameClock, pts: list[int | None]) -> list[int]:
@@ -20,19 +20,38 @@ def test_trusted_timestamps_kept_exactly_including_variable_gaps() -> None:
 
 
 def test_synthesized_from_index_ignores_shuffled_decoder_times() -> None:
-    clock = FrameClock(frame_rate=Fraction(25), time_base=Fraction(1, 25), start_pts=0, synthesize=True)
+    clock = FrameClock(
+        frame_rate=Fraction(25), time_base=Fraction(1, 25), start_pts=0, source=TimingSource.FRAME_INDEX
+    )
     assert stamp_all(clock, [1, 3, 4, 2, 6]) == [0, 1, 2, 3, 4]
 
 
+def test_packet_order_gives_each_frame_the_next_slot_even_with_empty_slots() -> None:
+    # A 25 fps AVI in 1/50 ticks: chunks on every other slot, B-frames in decode order, decoder pts
+    # shuffled. The n-th frame out of the decoder is shown at the n-th smallest packet time.
+    clock = FrameClock(frame_rate=Fraction(25), time_base=Fraction(1, 50), source=TimingSource.PACKETS)
+    stamps = []
+    for dts, decoder_pts in [(0, None), (2, 7), (4, 3), (6, 5), (8, 1)]:
+        clock.offer(dts)
+        stamps.append(clock.stamp(len(stamps), decoder_pts))
+    assert stamps == [0, 2, 4, 6, 8]
+    assert clock.repaired == 0
+
+
 def test_synthesized_in_fine_time_base_uses_whole_tick_steps() -> None:
-    clock = FrameClock(frame_rate=Fraction(25), time_base=Fraction(1, 1_200_000), synthesize=True)
+    clock = FrameClock(
+        frame_rate=Fraction(25), time_base=Fraction(1, 1_200_000), source=TimingSource.FRAME_INDEX
+    )
     assert stamp_all(clock, [None, None, None]) == [0, 48_000, 96_000]
     assert clock.time_base == Fraction(1, 1_200_000)
 
 
 def test_synthesized_switches_to_frame_periods_when_ticks_do_not_divide() -> None:
     clock = FrameClock(
-        frame_rate=Fraction(30000, 1001), time_base=Fraction(1, 1000), start_pts=2002, synthesize=True
+        frame_rate=Fraction(30000, 1001),
+        time_base=Fraction(1, 1000),
+        start_pts=2002,
+        source=TimingSource.FRAME_INDEX,
     )
     assert clock.time_base == Fraction(1001, 30000)
     assert stamp_all(clock, [None, None]) == [60, 61]  # 2.002 s = 60 frame periods
