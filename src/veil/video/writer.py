@@ -270,8 +270,8 @@ class VideoWriter:
         if self._info.rotation_deg:
             stream.set_display_rotation(self._info.rotation_deg)
         stream.metadata.update(self._video_tags)
-        if self._format in _FRAME_SLOT_FORMATS and first.time_s is not None:
-            self._start_s = Fraction(first.pts or 0) * (first.time_base or 0)
+        if self._format in _FRAME_SLOT_FORMATS and first.pts is not None and first.time_base is not None:
+            self._start_s = first.pts * first.time_base
         self._side = SideStreams(
             self._source, out, self._plan, strip_location=self._strip_location, start_s=self._start_s
         )
@@ -303,8 +303,7 @@ class VideoWriter:
         if frame.pts is None or frame.time_base is None:
             pts = round(self._frames / self._info.frame_rate / self._time_base)
         else:
-            pts = round(frame.pts * frame.time_base / self._time_base)
-        pts -= round(self._start_s / self._time_base)
+            pts = round((frame.pts * frame.time_base - self._start_s) / self._time_base)
         if self._last_pts is not None and pts <= self._last_pts:
             # Encoders refuse repeated or backward timestamps; nudge by one tick.
             _log.debug("frame %d: timestamp %d not after %d; nudging", frame.index, pts, self._last_pts)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import pytest
 
 from media_matrix import (
@@ -30,7 +31,7 @@ from veil.api import open_pipeline
 from veil.detection.fake import FakeDetector
 from veil.detections import Detections
 from veil.errors import TruncatedMediaError
-from veil.pipeline.config import PipelineConfig, RunOptions
+from veil.pipeline.config import EncoderConfig, PipelineConfig, RunOptions
 from veil.pipeline.report import RunReport
 from veil.types import ObjectClass
 
@@ -82,7 +83,6 @@ _LONGEST_AUDIO_FRAME = Fraction(1152, 48000)  # MP3
 
 def reencoded(src: Path, dst: Path) -> bool:
     """Whether the first audio stream of ``dst`` is in another codec than that of ``src``."""
-    import av
 
     def codec(path: Path) -> str:
         with av.open(str(path)) as container:
@@ -92,8 +92,6 @@ def reencoded(src: Path, dst: Path) -> bool:
 
 
 def _tick(path: Path) -> Fraction:
-    import av
-
     with av.open(str(path)) as container:
         time_base = container.streams.video[0].time_base
         assert time_base is not None
@@ -178,3 +176,19 @@ def test_a_cut_off_file_is_refused_unless_accepted(tmp_path: Path, spec: ClipSpe
     assert 0 < report.frames_written < spec.frames
     assert frame_count(dst) == report.frames_written
     assert len(report.warnings) == 1 and src.name in report.warnings[0]
+
+
+@pytest.mark.parametrize(("codec", "suffix"), [("libx265", ".mp4"), ("libx265", ".mov"), ("mpeg4", ".mp4")])
+def test_a_chosen_codec_keeps_the_audio_and_the_times(
+    sources: dict[str, Path], tmp_path: Path, codec: str, suffix: str
+) -> None:
+    # --codec libx265 used to drop the audio; the container's own audio plan applies to every codec.
+    src = sources["cfr25.mp4"]
+    dst = tmp_path / f"out{suffix}"
+    config = PipelineConfig(encoder=EncoderConfig(codec=codec))
+    with open_pipeline(config, detector=FakeDetector(_FACE), anonymizer=RecordingAnonymizer()) as p:
+        p.anonymize_file(src, dst)
+    with av.open(str(dst)) as container:
+        assert container.streams.video[0].codec_context.name == {"libx265": "hevc", "mpeg4": "mpeg4"}[codec]
+    assert presentation_times(dst) == SOURCES[0].times()
+    assert audio_span(dst) is not None
