@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 SHARED_MODELS := $(abspath ../shared/models)
 export VEIL_MODELS_DIR ?= $(if $(wildcard $(SHARED_MODELS)/MANIFEST.md),$(SHARED_MODELS),)
 IN  ?= ../shared/data/video/dashcam_highway_640x360.mp4
-OUT ?= $(basename $(notdir $(IN))).anon$(suffix $(IN))
+OUT ?= out/$(basename $(notdir $(IN))).anon$(suffix $(IN))
 
 .PHONY: install install-dev browser run check test bench
 
@@ -22,6 +22,7 @@ install-dev: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev,serve,audit]'
 
 run: install
+	mkdir -p "$(dir $(OUT))"
 	$(BIN)/veil anonymize "$(IN)" -o "$(OUT)"
 
 check: install-dev

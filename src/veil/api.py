@@ -36,6 +36,7 @@ from veil.pipeline.report import RunReport
 from veil.pipeline.runner import Progress, run_file
 from veil.pipeline.temporal import FrameRegions
 from veil.types import Frame, Image
+from veil.video.atomic import write_text_atomically
 
 __all__ = [
     "LiveReport",
@@ -45,6 +46,7 @@ __all__ = [
     "Pipeline",
     "PrivacyLevel",
     "PrivacyPreset",
+    "RunReport",
     "UserChoices",
     "anonymize_image",
     "anonymize_path",
@@ -56,6 +58,7 @@ __all__ = [
     "parse_targets",
     "parse_thresholds",
     "preset_for",
+    "save_report",
     "verify_models",
 ]
 
@@ -240,3 +243,14 @@ def anonymize_path(
 def list_models() -> list[ModelSpec]:
     """Return every model Veil can use, with its source, licence and checksum."""
     return list(CATALOG.values())
+
+
+def save_report(report: RunReport, path: Path) -> None:
+    """Write ``report`` as JSON to ``path``, whole or not at all.
+
+    Raises:
+        OutputError: ``path``'s folder is missing or unwritable.
+    """
+    import json
+
+    write_text_atomically(path, json.dumps(report.to_dict()) + "\n")

@@ -51,7 +51,16 @@ class UnknownComponentError(ConfigError):
 
 
 class MissingExtraError(ConfigError):
-    """An optional dependency is missing; the message names the pip extra that installs it."""
+    """An optional dependency is missing; the message names the pip extra that installs it.
+
+    Args:
+        message: what needs the missing package, and the ``pip install 'veil[extra]'`` that adds it.
+        extra: the name of that extra, so a front end can also say how to add it to a checkout.
+    """
+
+    def __init__(self, message: str, extra: str | None = None) -> None:
+        super().__init__(message)
+        self.extra = extra
 
 
 class ModelError(VeilError):

@@ -3,6 +3,7 @@ clear error with its documented exit code, never an abort (exit 134) or a traceb
 
 from __future__ import annotations
 
+import json
 from fractions import Fraction
 from pathlib import Path
 
@@ -73,7 +74,9 @@ def test_a_cut_off_mp4_is_refused_unless_accepted(tmp_path: Path) -> None:
     assert refused.returncode == 4, refused.stderr
     assert "truncated" in refused.stderr and "--accept-truncated" in refused.stderr
     assert not dst.exists()
-    accepted = run("anonymize", src, "-o", dst, "--accept-truncated")
+    accepted = run("anonymize", src, "-o", dst, "--accept-truncated", "--json")
     assert accepted.returncode == 0, accepted.stderr
     assert 0 < frame_count(dst) < 40
-    assert "warnings" in accepted.stderr and "only the frames that decoded" in accepted.stderr
+    (warning,) = json.loads(accepted.stdout)["warnings"]
+    assert "cut.mp4" in warning and "only the frames that decoded" in warning
+    assert "veil: warning:" in accepted.stderr

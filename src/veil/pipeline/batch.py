@@ -4,31 +4,58 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from veil.errors import MediaError, OutputError, UnreadableMediaError
 from veil.pipeline.config import RunOptions
 from veil.pipeline.preview import ContactSheet
 from veil.pipeline.report import RunReport
-from veil.video.probe import probe_media
+from veil.video.probe import looks_like_media, probe_media
 
-__all__ = ["iter_media_files", "run_tree"]
+__all__ = ["MediaScan", "iter_media_files", "run_tree", "scan_media_files"]
 
 _log = logging.getLogger(__name__)
 
 
-def iter_media_files(root: Path) -> Iterator[Path]:
-    """Yield every image or video file below ``root`` in sorted order; hidden files are ignored."""
+@dataclass(frozen=True)
+class MediaScan:
+    """What a folder holds: media to process, media that cannot be read (with why), and other files."""
+
+    media: list[Path]
+    unreadable: list[tuple[Path, str]]
+    others: list[Path]
+
+
+def scan_media_files(root: Path) -> MediaScan:
+    """Sort every non-hidden file below ``root`` into media, unreadable media and other files.
+
+    A file is media when its content is an image or a video. One that is not, but is named like media
+    (``.mp4``, ``.jpg``…), is unreadable media — damaged, empty or mislabelled — and never skipped
+    quietly; anything else (sidecar JSON, notes) is another file.
+    """
+    media: list[Path] = []
+    unreadable: list[tuple[Path, str]] = []
+    others: list[Path] = []
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root)
         if any(part.startswith(".") for part in rel.parts) or not path.is_file():
             continue
         try:
             probe_media(path)
-        except UnreadableMediaError:
-            _log.info("skipping %s: not an image or video", rel)
+        except UnreadableMediaError as exc:
+            if looks_like_media(path):
+                unreadable.append((path, str(exc)))
+            else:
+                others.append(path)
             continue
-        yield path
+        media.append(path)
+    return MediaScan(media, unreadable, others)
+
+
+def iter_media_files(root: Path) -> Iterator[Path]:
+    """Yield every readable image or video file below ``root`` in sorted order; hidden files are ignored."""
+    yield from scan_media_files(root).media
 
 
 def run_tree(
@@ -39,15 +66,26 @@ def run_tree(
 ) -> RunReport:
     """Run ``run_one`` on every media file under ``src_root``, mirroring the tree into ``dst_root``.
 
-    A file that fails with a media error is recorded in ``report.failures`` and the batch goes on;
-    any other error stops the batch. With ``options.preview``, one sheet shows the first frame of the
+    A file named like media that cannot be read, or that fails with a media error, is recorded in
+    ``report.failures`` and the batch goes on; other files are counted in ``report.warnings``; any
+    other error stops the batch. With ``options.preview``, one sheet shows the first frame of the
     first few files.
     """
     if dst_root.resolve().is_relative_to(src_root.resolve()):
         raise OutputError(f"output folder {dst_root} is inside the input folder {src_root}")
     report = RunReport()
     sheet = ContactSheet() if options.preview is not None and not options.detect_only else None
-    for src in iter_media_files(src_root):
+    scan = scan_media_files(src_root)
+    for path, reason in scan.unreadable:
+        _log.error("%s: %s", path.relative_to(src_root), reason)
+        report.inputs += 1
+        report.failures.append(f"{path.relative_to(src_root)}: {reason}")
+    if scan.others:
+        names = ", ".join(str(p.relative_to(src_root)) for p in scan.others[:5])
+        more = f" and {len(scan.others) - 5} more" if len(scan.others) > 5 else ""
+        _log.warning("left out %d file(s) that are not images or videos: %s%s", len(scan.others), names, more)
+        report.warnings.append(f"left out {len(scan.others)} file(s) that are not images or videos")
+    for src in scan.media:
         rel = src.relative_to(src_root)
         dst = dst_root / rel
         dst.parent.mkdir(parents=True, exist_ok=True)

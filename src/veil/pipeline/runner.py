@@ -24,6 +24,7 @@ from veil.pipeline.report import RunReport
 from veil.pipeline.stages import BackgroundIterator, BackgroundSink
 from veil.pipeline.temporal import FrameRegions
 from veil.types import Frame
+from veil.video.atomic import check_output
 from veil.video.image_io import load_image, save_image
 from veil.video.output_plan import OutputPlan, plan_output
 from veil.video.probe import MediaKind, probe_media
@@ -57,9 +58,16 @@ class NullProgress:
         """Ignore the advance."""
 
 
-def detections_path(src: Path, dst: Path) -> Path:
-    """Return where the detections JSON of ``src`` goes: ``STEM.detections.json`` in dst's folder."""
-    return dst.parent / f"{src.stem}.detections.json"
+def detections_path(src: Path, dst: Path, *, detect_only: bool = False) -> Path:
+    """Return where the detections JSON of ``src`` goes.
+
+    Beside an anonymized output it is ``STEM.detections.json`` (the input's stem) in dst's folder.
+    With ``detect_only`` there is no output: ``dst`` names the JSON itself when it ends in ``.json``,
+    else the JSON is ``NAME.detections.json`` beside it.
+    """
+    if not detect_only:
+        return dst.parent / f"{src.stem}.detections.json"
+    return dst if dst.suffix.lower() == ".json" else dst.with_name(f"{dst.stem}.detections.json")
 
 
 def run_file(
@@ -81,6 +89,8 @@ def run_file(
     """
     progress = progress or NullProgress()
     _refuse_same_path(src, dst)
+    # Paths are checked before anything is decoded or loaded: a typo fails in milliseconds.
+    check_output(detections_path(src, dst, detect_only=True) if options.detect_only else dst, src)
     if not options.overwrite and dst.exists() and not options.detect_only:
         raise OutputError(f"{dst} exists; pass overwrite to replace it")
     given = read_detections(options.from_detections) if options.from_detections is not None else None
@@ -164,7 +174,13 @@ def _run_image(
         found = processor.detect(image)
         report.frames_detected += 1
         report.count_regions(found)
-        _write_json(src, dst, width, height, [FrameDetections(0, None, None, found)])
+        _write_json(
+            detections_path(src, dst, detect_only=True),
+            src,
+            width,
+            height,
+            [FrameDetections(0, None, None, found)],
+        )
         progress.advance()
         return
     result = processor.process(image, 0, None if given is None else _given_for(given, 0, src))
@@ -173,7 +189,9 @@ def _run_image(
     save_image(dst, result.image, loaded, strip_location=processor.config.strip_location)
     report.frames_written += 1
     if options.write_detections:
-        _write_json(src, dst, width, height, [FrameDetections(0, None, None, result.detections)])
+        _write_json(
+            detections_path(src, dst), src, width, height, [FrameDetections(0, None, None, result.detections)]
+        )
     if sheet is not None:
         sheet.add(image, result.image)
     progress.advance()
@@ -185,8 +203,8 @@ def _count(report: RunReport, found: Detections, hidden_whole: bool) -> None:
     report.count_regions(found)
 
 
-def _write_json(src: Path, dst: Path, width: int, height: int, frames: list[FrameDetections]) -> None:
-    write_detections(detections_path(src, dst), src.name, width, height, frames)
+def _write_json(path: Path, src: Path, width: int, height: int, frames: list[FrameDetections]) -> None:
+    write_detections(path, src.name, width, height, frames)
 
 
 def _run_video(
@@ -223,7 +241,9 @@ def _run_video(
                     report.count_regions(found)
                     frames_json.append(_json_entry(item.frame, found))
                     progress.advance()
-                _write_json(src, dst, info.width, info.height, frames_json)
+                _write_json(
+                    detections_path(src, dst, detect_only=True), src, info.width, info.height, frames_json
+                )
                 _note_damage(report, src, reader.damage)
                 return
             with VideoWriter(
@@ -263,7 +283,7 @@ def _run_video(
                 writer.commit()
             _note_damage(report, src, reader.damage)
     if options.write_detections:
-        _write_json(src, dst, info.width, info.height, frames_json)
+        _write_json(detections_path(src, dst), src, info.width, info.height, frames_json)
 
 
 def _note_damage(report: RunReport, src: Path, damage: str | None) -> None:

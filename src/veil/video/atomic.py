@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 from pathlib import Path
 
 from veil.errors import OutputError
 
-__all__ = ["check_output", "discard", "partial_path", "publish"]
+__all__ = ["check_output", "discard", "partial_path", "publish", "write_text_atomically"]
 
 _log = logging.getLogger(__name__)
 
 
 def partial_path(dst: Path) -> Path:
-    """Return the hidden temporary path an output is written to before it is published as ``dst``."""
-    return dst.with_name(f".{dst.stem}.partial{dst.suffix}")
+    """Return a new hidden temporary path an output is written to before it is published as ``dst``.
+
+    Each call names a different file (process id and a random part), so two runs writing the same
+    ``dst`` never write into each other's file, and whichever publishes last publishes its own whole
+    output. The leading dot keeps a leftover from a killed run out of folder runs and listings.
+    """
+    return dst.with_name(f".{dst.stem}.{os.getpid()}-{secrets.token_hex(4)}.partial{dst.suffix}")
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -57,3 +63,18 @@ def discard(partial: Path) -> None:
         partial.unlink(missing_ok=True)
     except OSError as exc:
         _log.warning("could not remove the unfinished output %s: %s", partial, exc.strerror)
+
+
+def write_text_atomically(dst: Path, text: str) -> None:
+    """Write ``text`` to ``dst`` through a partial file, so a reader sees the old file or the whole new one.
+
+    Raises:
+        OutputError: the folder is missing or unwritable.
+    """
+    partial = partial_path(dst)
+    try:
+        partial.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        discard(partial)
+        raise OutputError(f"cannot write {dst}: {exc.strerror}") from exc
+    publish(partial, dst)

@@ -16,7 +16,14 @@ from PIL import UnidentifiedImageError
 
 from veil.errors import UnreadableMediaError
 
-__all__ = ["MediaKind", "check_readable_file", "is_cover_art", "probe_media"]
+__all__ = [
+    "MEDIA_SUFFIXES",
+    "MediaKind",
+    "check_readable_file",
+    "is_cover_art",
+    "looks_like_media",
+    "probe_media",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -25,6 +32,21 @@ _ANIMATED_FORMATS = frozenset({"GIF", "PNG", "WEBP"})
 
 # FFmpeg demuxers that render text files (ANSI/binary text art) as video: never camera footage.
 _TEXT_ART_FORMATS = frozenset({"tty", "bin", "xbin", "adf", "idf"})
+
+
+MEDIA_SUFFIXES = frozenset(
+    {
+        *(".jpg", ".jpeg", ".jpe", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".heic", ".heif"),
+        *(".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".m2ts", ".mts", ".mpg", ".mpeg"),
+        *(".wmv", ".flv", ".3gp", ".mjpeg", ".mjpg", ".h264", ".264", ".h265", ".265", ".hevc"),
+    }
+)
+"""Suffixes of image and video files: a file named so that cannot be read is a failure, not a stray."""
+
+
+def looks_like_media(path: Path) -> bool:
+    """Return whether ``path``'s name says it is an image or a video."""
+    return path.suffix.lower() in MEDIA_SUFFIXES
 
 
 class MediaKind(enum.Enum):

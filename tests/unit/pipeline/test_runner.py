@@ -90,7 +90,7 @@ def test_detect_only_then_from_detections_is_the_review_loop(make_video: MakeVid
     with open_pipeline(detector=FakeDetector(FACE), anonymizer=RecordingAnonymizer()) as p:
         report = p.anonymize_file(src, out, RunOptions(detect_only=True))
     assert not out.exists() and report.frames_detected == 5
-    file = read_detections(tmp_path / "clip.detections.json")
+    file = read_detections(tmp_path / "out.detections.json")  # -o names the JSON of a detect-only run
     # A reviewer removes the face from frame 2 and adds a plate on frame 4.
     frames = list(file.frames)
     frames[2] = type(frames[2])(2, frames[2].pts, frames[2].time_s, Detections.empty())
@@ -112,7 +112,7 @@ def test_from_detections_missing_a_frame_fails_closed(make_video: MakeVideo, tmp
     src = make_video(name="clip.mp4", width=96, height=64, frames=4)
     with open_pipeline(detector=FakeDetector(FACE), anonymizer=RecordingAnonymizer()) as p:
         p.anonymize_file(src, tmp_path / "o.mp4", RunOptions(detect_only=True))
-    file = read_detections(tmp_path / "clip.detections.json")
+    file = read_detections(tmp_path / "o.detections.json")
     short = tmp_path / "short.json"
     write_detections(short, "clip.mp4", 96, 64, file.frames[:3])
     with open_pipeline(anonymizer=RecordingAnonymizer()) as p, pytest.raises(PrivacyError, match="frame 3"):

@@ -8,8 +8,12 @@ from veil.errors import OutputError
 from veil.video.atomic import check_output, discard, partial_path, publish
 
 
-def test_partial_path_is_hidden_beside_dst_with_same_suffix(tmp_path: Path) -> None:
-    assert partial_path(tmp_path / "clip.mp4") == tmp_path / ".clip.partial.mp4"
+def test_partial_path_is_hidden_beside_dst_with_same_suffix_and_new_each_time(tmp_path: Path) -> None:
+    first, second = partial_path(tmp_path / "clip.mp4"), partial_path(tmp_path / "clip.mp4")
+    for partial in (first, second):
+        assert partial.parent == tmp_path
+        assert partial.name.startswith(".clip.") and partial.name.endswith(".partial.mp4")
+    assert first != second  # two runs writing one output never share a temporary file
 
 
 def test_check_output_refuses_the_source_itself(tmp_path: Path) -> None:

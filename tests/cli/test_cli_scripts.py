@@ -1,0 +1,136 @@
+"""The ``veil`` command in scripts and batch jobs: reports on stdout or in a file, folder runs that
+list every file they could not use, paths checked before work starts, runs that do not step on each
+other, SIGTERM, and missing optional extras."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image as PILImage
+from test_cli import VEIL, run
+
+from media_matrix import ClipSpec, frame_count, write_clip
+
+pytestmark = pytest.mark.integration
+
+
+def _jpeg(path: Path) -> Path:
+    PILImage.fromarray(np.full((48, 64, 3), 120, np.uint8)).save(path)
+    return path
+
+
+def test_folder_run_lists_every_file_it_could_not_use_and_exits_7(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _jpeg(folder / "good.jpg")
+    clip = write_clip(folder, ClipSpec("cut.mp4", frames=30))
+    clip.write_bytes(clip.read_bytes()[: clip.stat().st_size // 2])
+    (folder / "noise.mp4").write_bytes(np.random.default_rng(0).integers(0, 256, 4096, np.uint8).tobytes())
+    (folder / "empty.jpg").write_bytes(b"")
+    (folder / "notes.txt").write_text("camera 7, north gate")
+    result = run("anonymize", folder, "-o", tmp_path / "out", "--json")
+    assert result.returncode == 7, result.stderr
+    report = json.loads(result.stdout)
+    assert report["inputs"] == 4
+    failed = sorted(line.split(":")[0] for line in report["failures"])
+    assert failed == ["cut.mp4", "empty.jpg", "noise.mp4"]
+    assert (tmp_path / "out" / "good.jpg").exists()
+    assert any("not images or videos" in w for w in report["warnings"])
+    for name in failed:
+        assert f"veil: failed: {name}" in result.stderr
+
+
+def test_json_on_stdout_summary_on_stderr_and_report_file(tmp_path: Path) -> None:
+    src = _jpeg(tmp_path / "a.jpg")
+    report_file = tmp_path / "run.json"
+    result = run("anonymize", src, "-o", tmp_path / "b.jpg", "--json", "--report", report_file)
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout)
+    assert printed["frames_written"] == 1
+    assert json.loads(report_file.read_text()) == printed
+    assert result.stderr.startswith("veil: 1 of 1 frames written from 1 input")
+
+
+def test_detect_only_checks_its_path_before_loading_anything(tmp_path: Path) -> None:
+    src = write_clip(tmp_path, ClipSpec("clip.mp4", frames=5))
+    empty = tmp_path / "models"
+    empty.mkdir()
+    env = {"VEIL_MODELS_DIR": str(empty), "VEIL_CACHE_DIR": str(tmp_path / "cache"), "VEIL_OFFLINE": "1"}
+    result = run("anonymize", src, "--detect-only", "-o", tmp_path / "missing" / "x.mp4", env=env)
+    assert result.returncode == 5, result.stderr  # the folder, not the (missing) models
+    assert "does not exist" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("output", "written"),
+    [(None, "clip.detections.json"), ("regions.json", "regions.json"), ("x.mp4", "x.detections.json")],
+)
+def test_detect_only_output_names_the_json(tmp_path: Path, output: str | None, written: str) -> None:
+    src = write_clip(tmp_path, ClipSpec("clip.mp4", frames=5))
+    args = [] if output is None else ["-o", tmp_path / output]
+    result = run("anonymize", src, "--detect-only", *args, "-q")
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / written).read_text())["format"] == "veil-detections/1"
+    assert not (tmp_path / "x.mp4").exists()
+
+
+def test_two_runs_to_one_output_publish_one_whole_video(tmp_path: Path) -> None:
+    short = write_clip(tmp_path, ClipSpec("short.mp4", frames=30))
+    long = write_clip(tmp_path, ClipSpec("long.mp4", frames=75))
+    dst = tmp_path / "out.mp4"
+    runs = [
+        subprocess.Popen([str(VEIL), "anonymize", src, "-o", dst, "-q"], stderr=subprocess.PIPE, text=True)
+        for src in (short, long)
+    ]
+    for process in runs:
+        _, stderr = process.communicate(timeout=120)
+        assert process.returncode == 0, stderr
+    assert frame_count(dst) in {30, 75}
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_sigterm_cleans_up_and_exits_143(data_dir: Path, tmp_path: Path) -> None:
+    dst = tmp_path / "out.mp4"
+    process = subprocess.Popen(
+        [str(VEIL), "anonymize", data_dir / "video" / "vtest_pets_480x360.avi", "-o", dst, "-q"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".*partial*")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert list(tmp_path.glob(".*partial*")), "the run never started writing"
+    time.sleep(1.0)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143, stderr
+    assert "veil: terminated" in stderr and "Traceback" not in stderr
+    assert not dst.exists() and not list(tmp_path.glob(".*partial*"))
+
+
+def _without(tmp_path: Path, module: str) -> dict[str, str]:
+    """An environment in which importing ``module`` fails as if it were not installed."""
+    fake = tmp_path / "site" / module
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text(f"raise ModuleNotFoundError('no {module}', name={module!r})\n")
+    return {"PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), os.environ.get("PYTHONPATH", "")])}
+
+
+def test_audit_without_its_extra_is_exit_3_with_both_install_commands(tmp_path: Path) -> None:
+    src = _jpeg(tmp_path / "a.jpg")
+    result = run("audit", src, "--original", src, env=_without(tmp_path, "rapidocr_onnxruntime"))
+    assert result.returncode == 3, result.stderr
+    assert "pip install 'veil[audit]'" in result.stderr and "pip install -e '.[audit]'" in result.stderr
+
+
+def test_serve_without_its_extra_is_exit_3_with_both_install_commands(tmp_path: Path) -> None:
+    result = run("serve", "--data-dir", tmp_path / "data", "--insecure", env=_without(tmp_path, "fastapi"))
+    assert result.returncode == 3, result.stderr
+    assert "pip install 'veil[serve]'" in result.stderr and "pip install -e '.[serve]'" in result.stderr
