@@ -134,3 +134,16 @@ def test_serve_without_its_extra_is_exit_3_with_both_install_commands(tmp_path: 
     result = run("serve", "--data-dir", tmp_path / "data", "--insecure", env=_without(tmp_path, "fastapi"))
     assert result.returncode == 3, result.stderr
     assert "pip install 'veil[serve]'" in result.stderr and "pip install -e '.[serve]'" in result.stderr
+
+
+def test_device_cuda_without_a_cuda_runtime_is_exit_3(tmp_path: Path) -> None:
+    # CI has no GPU and the CPU build of ONNX Runtime: the run must say what to install, not crash.
+    import onnxruntime
+
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("this machine has ONNX Runtime with CUDA; the GPU path is checked on the device machine")
+    src = _jpeg(tmp_path / "a.jpg")
+    result = run("anonymize", src, "-o", tmp_path / "b.jpg", "--device", "cuda")
+    assert result.returncode == 3, result.stderr
+    assert "pip install 'veil[gpu]'" in result.stderr
+    assert not (tmp_path / "b.jpg").exists()

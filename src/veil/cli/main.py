@@ -23,7 +23,7 @@ from veil.cli.remove import remove
 from veil.cli.serve import serve
 from veil.cli.stream import stream
 from veil.errors import MissingExtraError, VeilError
-from veil.pipeline.config import DEFAULT_TARGETS, FailMode, PipelineConfig, RunOptions
+from veil.pipeline.config import DEFAULT_TARGETS, Device, FailMode, PipelineConfig, RunOptions
 
 __all__ = ["cli", "main"]
 
@@ -150,6 +150,14 @@ def cli(verbose: int) -> None:
     "several times slower.",
 )
 @threads_option
+@click.option(
+    "--device",
+    type=click.Choice([d.value for d in Device]),
+    default=Device.AUTO.value,
+    show_default=True,
+    help="Where the ONNX Runtime detectors run: auto takes CUDA when ONNX Runtime has it (the gpu extra, "
+    "pip install 'veil[gpu]') and a GPU answers, else the CPU; cuda fails (exit 3) without one.",
+)
 @models_dir_option
 @click.option(
     "--codec",
@@ -219,6 +227,7 @@ def anonymize(
     detect_size: int | None,
     tile: bool,
     threads: int,
+    device: str,
     models_dir: Path | None,
     codec: str | None,
     crf: int,
@@ -254,6 +263,7 @@ def anonymize(
         detect_size=detect_size,
         tile=tile,
         threads=threads,
+        device=Device(device),
         codec=codec,
         crf=crf,
         preset=preset,

@@ -6,8 +6,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from veil.errors import ModelError
-from veil.pipeline.config import DetectionConfig
+from veil.errors import MissingExtraError, ModelError
+from veil.pipeline.config import DetectionConfig, Device
 
 __all__ = ["create_session", "preferred_providers"]
 
@@ -23,11 +23,26 @@ _PROVIDER_PREFERENCE = ("CUDAExecutionProvider", "OpenVINOExecutionProvider", "C
 _AUTOMATIC_THREADS = 1
 
 
-def preferred_providers(requested: tuple[str, ...] = ()) -> list[str]:
-    """Return the providers to use: ``requested`` if given, else the best installed ones."""
+def preferred_providers(requested: tuple[str, ...] = (), device: Device = Device.AUTO) -> list[str]:
+    """Return the providers to use: ``requested`` if given, else those ``device`` asks for.
+
+    Raises:
+        ModelError: a requested provider is not installed.
+        MissingExtraError: ``device`` is CUDA and ONNX Runtime has no CUDA provider here.
+    """
     import onnxruntime as ort
 
     available = set(ort.get_available_providers())
+    if device is Device.CPU and not requested:
+        return ["CPUExecutionProvider"]
+    if device is Device.CUDA and not requested:
+        if "CUDAExecutionProvider" not in available:
+            raise MissingExtraError(
+                "--device cuda needs ONNX Runtime with CUDA (onnxruntime-gpu, in place of onnxruntime) "
+                f"and a GPU; this one offers {', '.join(sorted(available))}: pip install 'veil[gpu]'",
+                extra="gpu",
+            )
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
     if requested:
         missing = [p for p in requested if p not in available]
         if missing:
@@ -54,10 +69,9 @@ def create_session(model: Path | bytes, config: DetectionConfig) -> Any:
     # Spinning threads busy-wait for the next run; the decoder and encoder threads need those cycles.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     source = str(model) if isinstance(model, Path) else model
+    providers = preferred_providers(config.providers, config.device)
     try:
-        session = ort.InferenceSession(
-            source, sess_options=options, providers=preferred_providers(config.providers)
-        )
+        session = ort.InferenceSession(source, sess_options=options, providers=providers)
     except Exception as exc:  # ORT raises its own untyped errors for unreadable models
         name = model.name if isinstance(model, Path) else "in-memory model"
         raise ModelError(f"cannot load ONNX model {name}: {exc}") from exc

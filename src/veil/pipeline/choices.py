@@ -16,6 +16,7 @@ from veil.errors import ConfigError
 from veil.pipeline.config import (
     DEFAULT_TARGETS,
     DetectionConfig,
+    Device,
     EncoderConfig,
     FailMode,
     Method,
@@ -115,6 +116,7 @@ class UserChoices:
     detect_size: int | None = None
     tile: bool = False
     threads: int = 0
+    device: Device = Device.AUTO
     codec: str | None = _DEFAULTS.encoder.codec
     crf: int = _DEFAULTS.encoder.crf
     preset: str = _DEFAULTS.encoder.preset
@@ -153,6 +155,7 @@ class UserChoices:
                 detect_long_side_px=detect_size,
                 tile=self.tile,
                 intra_op_threads=self.threads,
+                device=self.device,
             ),
             encoder=EncoderConfig(codec=self.codec, crf=self.crf, preset=self.preset),
             models_dir=self.models_dir,

@@ -14,6 +14,7 @@ from veil.types import ObjectClass
 __all__ = [
     "DEFAULT_TARGETS",
     "DetectionConfig",
+    "Device",
     "EncoderConfig",
     "FailMode",
     "Method",
@@ -93,6 +94,14 @@ class PrivacyPolicy:
         return self.score_thresholds.get(cls, _DEFAULT_THRESHOLDS[cls])
 
 
+class Device(enum.Enum):
+    """Where the ONNX Runtime detectors run."""
+
+    AUTO = "auto"  # CUDA when onnxruntime-gpu sees a GPU, else the CPU
+    CPU = "cpu"
+    CUDA = "cuda"  # a GPU, or an error naming what to install
+
+
 @dataclass(frozen=True)
 class DetectionConfig:
     """How detectors run.
@@ -105,7 +114,9 @@ class DetectionConfig:
         tile_size_px: side of a tile.
         intra_op_threads: ONNX Runtime threads per session (0: automatic, one per session, because
             Veil's stages already run in parallel).
-        providers: ONNX Runtime execution providers in order of preference; empty: best available.
+        providers: ONNX Runtime execution providers in order of preference; empty: chosen by ``device``.
+        device: CPU, CUDA, or the best available (the ``gpu`` extra brings CUDA). YuNet runs in OpenCV
+            and stays on the CPU.
     """
 
     detect_long_side_px: int = 1280
@@ -113,6 +124,7 @@ class DetectionConfig:
     tile_size_px: int = 640
     intra_op_threads: int = 0
     providers: tuple[str, ...] = ()
+    device: Device = Device.AUTO
 
     def __post_init__(self) -> None:
         if self.detect_long_side_px != 0:

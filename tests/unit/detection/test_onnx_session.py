@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from onnx import TensorProto, helper
 
-from veil.detection.onnx_session import create_session
-from veil.errors import ModelError
-from veil.pipeline.config import DetectionConfig
+from veil.detection.onnx_session import create_session, preferred_providers
+from veil.errors import MissingExtraError, ModelError
+from veil.pipeline.config import DetectionConfig, Device
 
 
 def _identity_model() -> bytes:
@@ -33,3 +33,38 @@ def test_sessions_use_one_intra_op_thread_unless_told(threads: int, expected: in
 def test_an_unloadable_model_names_itself() -> None:
     with pytest.raises(ModelError, match="cannot load ONNX model in-memory model"):
         create_session(b"not a model", DetectionConfig())
+
+
+@pytest.mark.parametrize(
+    ("available", "device", "expected"),
+    [
+        (["CPUExecutionProvider"], Device.AUTO, ["CPUExecutionProvider"]),
+        (
+            ["CUDAExecutionProvider", "CPUExecutionProvider"],
+            Device.AUTO,
+            ["CUDAExecutionProvider", "CPUExecutionProvider"],
+        ),
+        (["CUDAExecutionProvider", "CPUExecutionProvider"], Device.CPU, ["CPUExecutionProvider"]),
+        (
+            ["CUDAExecutionProvider", "CPUExecutionProvider"],
+            Device.CUDA,
+            ["CUDAExecutionProvider", "CPUExecutionProvider"],
+        ),
+    ],
+)
+def test_device_picks_the_providers(
+    monkeypatch: pytest.MonkeyPatch, available: list[str], device: Device, expected: list[str]
+) -> None:
+    import onnxruntime
+
+    monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: available)
+    assert preferred_providers((), device) == expected
+
+
+def test_cuda_without_a_cuda_runtime_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import onnxruntime
+
+    monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: ["CPUExecutionProvider"])
+    with pytest.raises(MissingExtraError, match=r"veil\[gpu\]") as caught:
+        preferred_providers((), Device.CUDA)
+    assert caught.value.extra == "gpu"
