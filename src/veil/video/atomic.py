@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import logging
 import os
 import secrets
@@ -49,12 +50,34 @@ def check_output(dst: Path, source: Path) -> None:
 
 
 def publish(partial: Path, dst: Path) -> None:
-    """Rename the finished ``partial`` onto ``dst`` atomically (same folder, so never half a file)."""
+    """Rename the finished ``partial`` onto ``dst`` atomically (same folder, so never half a file).
+
+    Then removes what killed runs (SIGKILL, power loss) left behind for the same ``dst``: partial
+    files whose process no longer exists.
+    """
     try:
         partial.replace(dst)
     except OSError as exc:
         discard(partial)
         raise OutputError(f"cannot move the finished output onto {dst}: {exc.strerror}") from exc
+    for leftover in dst.parent.glob(f".{glob.escape(dst.stem)}.*.partial{glob.escape(dst.suffix)}"):
+        if not _writer_alive(leftover, dst):
+            discard(leftover)
+
+
+def _writer_alive(partial: Path, dst: Path) -> bool:
+    """Whether the process named in ``partial`` (``.STEM.PID-RANDOM.partial.SUFFIX``) still runs."""
+    middle = partial.name[len(dst.stem) + 2 : -len(f".partial{dst.suffix}")]
+    pid_text, _, _ = middle.partition("-")
+    if not pid_text.isdigit():
+        return True  # not one of ours: leave it
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's live process
+    return True
 
 
 def discard(partial: Path) -> None:

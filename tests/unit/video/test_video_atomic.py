@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -53,3 +54,17 @@ def test_publish_replaces_dst_and_discard_tolerates_missing(tmp_path: Path) -> N
     assert dst.read_bytes() == b"new"
     assert not partial.exists()
     discard(partial)  # already gone: no error
+
+
+def test_publish_removes_partials_left_by_dead_runs_only(tmp_path: Path) -> None:
+    dst = tmp_path / "clip.mp4"
+    dead = tmp_path / ".clip.999999999-dead.partial.mp4"  # no such process
+    alive = tmp_path / f".clip.{os.getpid()}-live.partial.mp4"  # a run still writing
+    other = tmp_path / ".other.999999999-dead.partial.mp4"  # another output's
+    for path in (dead, alive, other):
+        path.write_bytes(b"x")
+    partial = partial_path(dst)
+    partial.write_bytes(b"done")
+    publish(partial, dst)
+    assert dst.read_bytes() == b"done"
+    assert not dead.exists() and alive.exists() and other.exists()
