@@ -31,8 +31,9 @@ def scan_media_files(root: Path) -> MediaScan:
     """Sort every non-hidden file below ``root`` into media, unreadable media and other files.
 
     A file is media when its content is an image or a video. One that is not, but is named like media
-    (``.mp4``, ``.jpg``…), is unreadable media — damaged, empty or mislabelled — and never skipped
-    quietly; anything else (sidecar JSON, notes) is another file.
+    (``.mp4``, ``.jpg``…) or starts like it (a JPEG, MP4, Matroska… signature), is unreadable media —
+    damaged, empty or mislabelled — and never skipped quietly; anything else (sidecar JSON, notes) is
+    another file. Hidden files and folders are not looked at.
     """
     media: list[Path] = []
     unreadable: list[tuple[Path, str]] = []
@@ -66,10 +67,11 @@ def run_tree(
 ) -> RunReport:
     """Run ``run_one`` on every media file under ``src_root``, mirroring the tree into ``dst_root``.
 
-    A file named like media that cannot be read, or that fails with a media error, is recorded in
-    ``report.failures`` and the batch goes on; other files are counted in ``report.warnings``; any
-    other error stops the batch. With ``options.preview``, one sheet shows the first frame of the
-    first few files.
+    A file named or starting like media that cannot be read, or that fails with a media error, is
+    recorded in ``report.failures`` (``REL_PATH: reason``) and the batch goes on; other files are
+    counted in ``report.warnings``; hidden files and folders (a killed run's leftover partial output
+    among them) are never read; any other error stops the batch. With ``options.preview``, one sheet
+    shows the first frame of the first few files.
     """
     if dst_root.resolve().is_relative_to(src_root.resolve()):
         raise OutputError(f"output folder {dst_root} is inside the input folder {src_root}")
@@ -77,9 +79,7 @@ def run_tree(
     sheet = ContactSheet() if options.preview is not None and not options.detect_only else None
     scan = scan_media_files(src_root)
     for path, reason in scan.unreadable:
-        _log.error("%s: %s", path.relative_to(src_root), reason)
-        report.inputs += 1
-        report.failures.append(f"{path.relative_to(src_root)}: {reason}")
+        _fail(report, path.relative_to(src_root), _without_path(reason, path))
     if scan.others:
         names = ", ".join(str(p.relative_to(src_root)) for p in scan.others[:5])
         more = f" and {len(scan.others) - 5} more" if len(scan.others) > 5 else ""
@@ -97,12 +97,23 @@ def run_tree(
         try:
             report.merge(run_one(src, dst, per_file, sheet))
         except MediaError as exc:
-            _log.error("%s: %s", rel, exc)
-            report.inputs += 1
-            report.failures.append(f"{rel}: {exc}")
+            _fail(report, rel, _without_path(str(exc), src))
     if sheet is not None and options.preview is not None:
         sheet.save(options.preview)
     return report
+
+
+def _fail(report: RunReport, rel: Path, reason: str) -> None:
+    _log.error("%s: %s", rel, reason)
+    report.inputs += 1
+    report.failures.append(f"{rel}: {reason}")
+
+
+def _without_path(reason: str, path: Path) -> str:
+    """Drop the file name a media error starts with: the failure line names the file already."""
+    for prefix in (f"{path}: ", f"{path.name}: "):
+        reason = reason.removeprefix(prefix)
+    return reason
 
 
 def _with_detections(options: RunOptions, path: Path) -> RunOptions:

@@ -44,9 +44,57 @@ MEDIA_SUFFIXES = frozenset(
 """Suffixes of image and video files: a file named so that cannot be read is a failure, not a stray."""
 
 
+# Leading bytes of image and video files, with their offset: a file starting so that cannot be read is
+# damaged media whatever its name. Two-byte and text-like signatures (BMP's "BM") are left out, so a
+# notes file is never taken for a broken picture.
+_SIGNATURES: tuple[tuple[int, bytes], ...] = (
+    (0, b"\xff\xd8\xff"),  # JPEG
+    (0, b"\x89PNG\r\n\x1a\n"),
+    (0, b"GIF87a"),
+    (0, b"GIF89a"),
+    (0, b"II*\x00"),  # TIFF, little-endian
+    (0, b"MM\x00*"),  # TIFF, big-endian
+    (0, b"RIFF"),  # AVI, WebP (and WAV: then probe_media says "no video stream")
+    (4, b"ftyp"),  # MP4, MOV, 3GP, HEIF
+    (4, b"moov"),  # old QuickTime
+    (4, b"mdat"),
+    (0, b"\x1aE\xdf\xa3"),  # Matroska, WebM
+    (0, b"\x00\x00\x01\xba"),  # MPEG program stream
+    (0, b"\x00\x00\x00\x01"),  # raw H.264 / H.265 (Annex B start code)
+    (0, b"FLV\x01"),
+    (0, b"0&\xb2u\x8ef\xcf\x11"),  # ASF / WMV
+)
+_SNIFF_BYTES = 16
+
+
+def _starts_like_media(path: Path) -> bool:
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(_SNIFF_BYTES)
+    except OSError:
+        return False
+    if head[:1] == b"\x47" and _is_transport_stream(path):
+        return True
+    return any(head[offset : offset + len(magic)] == magic for offset, magic in _SIGNATURES)
+
+
+def _is_transport_stream(path: Path) -> bool:
+    """MPEG-TS: a 0x47 sync byte at the start of each of the first three 188-byte packets."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(3 * 188)
+    except OSError:
+        return False
+    return len(head) > 2 * 188 and all(head[i] == 0x47 for i in (0, 188, 376))
+
+
 def looks_like_media(path: Path) -> bool:
-    """Return whether ``path``'s name says it is an image or a video."""
-    return path.suffix.lower() in MEDIA_SUFFIXES
+    """Return whether ``path``'s name or first bytes say it is an image or a video.
+
+    Used to tell damaged media (a failure to report) from other files (notes, sidecar JSON) once
+    :func:`probe_media` could not read it.
+    """
+    return path.suffix.lower() in MEDIA_SUFFIXES or _starts_like_media(path)
 
 
 class MediaKind(enum.Enum):

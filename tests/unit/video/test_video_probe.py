@@ -12,7 +12,7 @@ from PIL import Image as PILImage
 
 from conftest import MakeVideo
 from veil.errors import UnreadableMediaError
-from veil.video.probe import MediaKind, probe_media
+from veil.video.probe import MediaKind, looks_like_media, probe_media
 
 
 def write_audio_only(path: Path) -> Path:
@@ -96,3 +96,31 @@ def test_unreadable_inputs_name_path_and_problem(tmp_path: Path, setup: str, mes
     with pytest.raises(UnreadableMediaError, match=message) as caught:
         probe_media(path)
     assert str(path) in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("head", "media"),
+    [
+        (b"\xff\xd8\xff\xe0", True),
+        (b"\x00\x00\x00\x18ftypisom", True),
+        (b"\x1aE\xdf\xa3\x01", True),
+        (b"RIFF\x00\x00\x00\x00AVI ", True),
+        (b"\x00\x00\x00\x01\x67", True),
+        (b"BM plates", False),
+        (b'{"format": "veil-detections/1"}', False),
+        (b"G" + b"x" * 600, False),
+    ],
+)
+def test_a_file_without_a_media_suffix_is_media_when_it_starts_like_media(
+    tmp_path: Path, head: bytes, media: bool
+) -> None:
+    path = tmp_path / "export"
+    path.write_bytes(head)
+    assert looks_like_media(path) is media
+
+
+def test_transport_streams_are_recognised_by_their_sync_bytes(tmp_path: Path) -> None:
+    packet = b"\x47" + b"\xff" * 187
+    path = tmp_path / "recording"
+    path.write_bytes(packet * 3)
+    assert looks_like_media(path)
