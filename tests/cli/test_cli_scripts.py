@@ -147,3 +147,20 @@ def test_device_cuda_without_a_cuda_runtime_is_exit_3(tmp_path: Path) -> None:
     assert result.returncode == 3, result.stderr
     assert "pip install 'veil[gpu]'" in result.stderr
     assert not (tmp_path / "b.jpg").exists()
+
+
+def test_device_auto_says_where_the_detectors_run(tmp_path: Path) -> None:
+    import onnxruntime
+
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("this machine has ONNX Runtime with CUDA; the GPU path is checked on the device machine")
+    src = _jpeg(tmp_path / "a.jpg")
+    result = run("-v", "anonymize", src, "-o", tmp_path / "b.jpg", "--device", "auto")
+    assert result.returncode == 0, result.stderr
+    assert "runs on the CPU (--device auto found no working CUDA" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["anonymize", "stream"])
+def test_help_shows_the_device_choice_and_the_gpu_extra(command: str) -> None:
+    text = " ".join(run(command, "--help").stdout.split())
+    assert "--device [auto|cpu|cuda]" in text and "pip install 'veil[gpu]'" in text

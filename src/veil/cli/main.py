@@ -17,7 +17,14 @@ from veil.cli.edge import edge
 from veil.cli.eval import eval_command
 from veil.cli.exit_codes import ExitCode, exit_code_for
 from veil.cli.keys import keys
-from veil.cli.options import models_dir_option, on_error_option, privacy_option, quiet_option, threads_option
+from veil.cli.options import (
+    device_option,
+    models_dir_option,
+    on_error_option,
+    privacy_option,
+    quiet_option,
+    threads_option,
+)
 from veil.cli.progress import human_summary, progress_for
 from veil.cli.remove import remove
 from veil.cli.serve import serve
@@ -150,14 +157,7 @@ def cli(verbose: int) -> None:
     "several times slower.",
 )
 @threads_option
-@click.option(
-    "--device",
-    type=click.Choice([d.value for d in Device]),
-    default=Device.AUTO.value,
-    show_default=True,
-    help="Where the ONNX Runtime detectors run: auto takes CUDA when ONNX Runtime has it (the gpu extra, "
-    "pip install 'veil[gpu]') and a GPU answers, else the CPU; cuda fails (exit 3) without one.",
-)
+@device_option
 @models_dir_option
 @click.option(
     "--codec",

@@ -12,10 +12,11 @@ from click.decorators import FC
 from veil import api
 from veil.api import PrivacyLevel
 from veil.errors import ConfigError
-from veil.pipeline.config import FailMode
+from veil.pipeline.config import Device, FailMode
 from veil.types import ObjectClass
 
 __all__ = [
+    "device_option",
     "models_dir_option",
     "on_error_option",
     "parse_targets",
@@ -48,6 +49,15 @@ models_dir_option = click.option(
 )
 threads_option = click.option(
     "--threads", default=0, show_default=True, type=int, help="Inference threads (0: automatic)."
+)
+device_option = click.option(
+    "--device",
+    type=click.Choice([d.value for d in Device]),
+    default=Device.AUTO.value,
+    show_default=True,
+    help="Where the detector models run (ONNX Runtime). auto: the GPU when ONNX Runtime has CUDA (the gpu "
+    "extra: pip install 'veil[gpu]') and a GPU answers, else the CPU (-v says which); cpu: always the "
+    "CPU; cuda: the GPU or exit 3 naming what is missing.",
 )
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 

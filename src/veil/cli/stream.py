@@ -9,8 +9,15 @@ import click
 
 from veil import api
 from veil.api import LiveSettings, PrivacyLevel
-from veil.cli.options import models_dir_option, on_error_option, privacy_option, quiet_option, threads_option
-from veil.pipeline.config import DEFAULT_TARGETS, FailMode
+from veil.cli.options import (
+    device_option,
+    models_dir_option,
+    on_error_option,
+    privacy_option,
+    quiet_option,
+    threads_option,
+)
+from veil.pipeline.config import DEFAULT_TARGETS, Device, FailMode
 
 __all__ = ["stream"]
 
@@ -92,6 +99,7 @@ def _parse_options(values: tuple[str, ...]) -> dict[str, str]:
 )
 @click.option("--detect-size", type=click.IntRange(0, 8192), default=None, help="Detection long side, px.")
 @threads_option
+@device_option
 @models_dir_option
 @click.option("--crf", default=23, show_default=True, type=click.IntRange(0, 51), help="Output quality.")
 @click.option(
@@ -119,6 +127,7 @@ def stream(
     on_error: str,
     detect_size: int | None,
     threads: int,
+    device: str,
     models_dir: Path | None,
     crf: int,
     preset: str,
@@ -139,6 +148,7 @@ def stream(
         on_error=FailMode(on_error),
         detect_size=detect_size,
         threads=threads,
+        device=Device(device),
         crf=crf,
         preset=preset,
         keep_audio=False,

@@ -69,11 +69,36 @@ def create_session(model: Path | bytes, config: DetectionConfig) -> Any:
     # Spinning threads busy-wait for the next run; the decoder and encoder threads need those cycles.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     source = str(model) if isinstance(model, Path) else model
+    name = model.name if isinstance(model, Path) else "in-memory model"
     providers = preferred_providers(config.providers, config.device)
     try:
         session = ort.InferenceSession(source, sess_options=options, providers=providers)
     except Exception as exc:  # ORT raises its own untyped errors for unreadable models
-        name = model.name if isinstance(model, Path) else "in-memory model"
         raise ModelError(f"cannot load ONNX model {name}: {exc}") from exc
-    _log.debug("loaded %s on %s", source if isinstance(source, str) else "bytes", session.get_providers())
+    _check_device(name, config, session.get_providers())
     return session
+
+
+def _check_device(name: str, config: DetectionConfig, used: list[str]) -> None:
+    """Refuse a CUDA session that ended up on the CPU; say where an automatic choice landed.
+
+    ONNX Runtime with CUDA falls back to the CPU by itself when no GPU, driver or cuDNN answers, so
+    the provider list asked for does not prove where the model runs: the session's own list does.
+
+    Raises:
+        ModelError: ``--device cuda`` was asked for and CUDA did not start.
+    """
+    on_gpu = "CUDAExecutionProvider" in used
+    if config.device is Device.CUDA and not config.providers and not on_gpu:
+        raise ModelError(
+            f"--device cuda: ONNX Runtime could not start CUDA for {name} (no GPU, or its driver, "
+            "CUDA or cuDNN libraries are missing); use --device auto or cpu to run on the CPU"
+        )
+    if config.device is Device.AUTO and not config.providers and not on_gpu:
+        _log.info(
+            "%s runs on the CPU (--device auto found no working CUDA; pip install 'veil[gpu]' and a GPU "
+            "add it)",
+            name,
+        )
+    else:
+        _log.debug("%s runs on %s", name, ", ".join(used))

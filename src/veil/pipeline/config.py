@@ -115,8 +115,8 @@ class DetectionConfig:
         intra_op_threads: ONNX Runtime threads per session (0: automatic, one per session, because
             Veil's stages already run in parallel).
         providers: ONNX Runtime execution providers in order of preference; empty: chosen by ``device``.
-        device: CPU, CUDA, or the best available (the ``gpu`` extra brings CUDA). YuNet runs in OpenCV
-            and stays on the CPU.
+        device: CPU, CUDA, or the best available (the ``gpu`` extra brings CUDA); every detector
+            model runs in ONNX Runtime (OpenCV only prepares its input), so all of them move.
     """
 
     detect_long_side_px: int = 1280

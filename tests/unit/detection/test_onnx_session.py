@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
 import numpy as np
 import pytest
 from onnx import TensorProto, helper
@@ -68,3 +73,70 @@ def test_cuda_without_a_cuda_runtime_names_the_extra(monkeypatch: pytest.MonkeyP
     with pytest.raises(MissingExtraError, match=r"veil\[gpu\]") as caught:
         preferred_providers((), Device.CUDA)
     assert caught.value.extra == "gpu"
+
+
+@dataclass
+class _GpuBuild:
+    """onnxruntime-gpu as sessions see it: the providers each session asked for, and where it then runs."""
+
+    runs_on: list[str] = field(default_factory=lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    asked: list[list[str]] = field(default_factory=list)
+
+    def session(self, source: object, sess_options: object = None, providers: list[str] | None = None) -> Any:
+        self.asked.append(list(providers or []))
+        return SimpleNamespace(get_providers=lambda: list(self.runs_on))
+
+
+@pytest.fixture
+def gpu_build(monkeypatch: pytest.MonkeyPatch) -> _GpuBuild:
+    """ONNX Runtime with a CUDA provider and faked sessions: the choice is tested without a GPU."""
+    import onnxruntime
+
+    build = _GpuBuild()
+    monkeypatch.setattr(
+        onnxruntime, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    )
+    monkeypatch.setattr(onnxruntime, "InferenceSession", build.session)
+    return build
+
+
+def test_auto_runs_on_the_gpu_when_cuda_starts(
+    gpu_build: _GpuBuild, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="veil.detection.onnx_session"):
+        create_session(_identity_model(), DetectionConfig())
+    assert gpu_build.asked == [["CUDAExecutionProvider", "CPUExecutionProvider"]]
+    assert not [r for r in caplog.records if r.levelno >= logging.INFO]
+
+
+def test_auto_says_so_when_cuda_falls_back_to_the_cpu(
+    gpu_build: _GpuBuild, caplog: pytest.LogCaptureFixture
+) -> None:
+    # onnxruntime-gpu without a GPU (or driver, or cuDNN) quietly builds a CPU session.
+    gpu_build.runs_on = ["CPUExecutionProvider"]
+    with caplog.at_level(logging.INFO, logger="veil.detection.onnx_session"):
+        create_session(_identity_model(), DetectionConfig(device=Device.AUTO))
+    assert [r.levelno for r in caplog.records] == [logging.INFO]
+    assert "runs on the CPU" in caplog.text and "veil[gpu]" in caplog.text
+
+
+def test_cuda_that_does_not_start_is_refused(gpu_build: _GpuBuild) -> None:
+    gpu_build.runs_on = ["CPUExecutionProvider"]
+    with pytest.raises(ModelError, match="could not start CUDA for in-memory model"):
+        create_session(_identity_model(), DetectionConfig(device=Device.CUDA))
+
+
+def test_cpu_never_asks_for_cuda(gpu_build: _GpuBuild) -> None:
+    gpu_build.runs_on = ["CPUExecutionProvider"]
+    create_session(_identity_model(), DetectionConfig(device=Device.CPU))
+    assert gpu_build.asked == [["CPUExecutionProvider"]]
+
+
+def test_auto_on_the_cpu_build_says_where_it_runs(caplog: pytest.LogCaptureFixture) -> None:
+    import onnxruntime
+
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        pytest.skip("this ONNX Runtime has CUDA")
+    with caplog.at_level(logging.INFO, logger="veil.detection.onnx_session"):
+        create_session(_identity_model(), DetectionConfig())
+    assert "in-memory model runs on the CPU" in caplog.text
