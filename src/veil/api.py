@@ -18,6 +18,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import Any, Protocol
 
 from veil.anonymizers.base import Anonymizer
 from veil.detection.base import Detector
@@ -39,6 +40,7 @@ from veil.types import Frame, Image
 from veil.video.atomic import write_text_atomically
 
 __all__ = [
+    "JsonReport",
     "LiveReport",
     "LiveSettings",
     "ModelSpec",
@@ -245,7 +247,15 @@ def list_models() -> list[ModelSpec]:
     return list(CATALOG.values())
 
 
-def save_report(report: RunReport, path: Path) -> None:
+class JsonReport(Protocol):
+    """A run's report that can be written as JSON: :class:`RunReport`, :class:`LiveReport`, a removal's."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the report as plain JSON-ready values."""
+        ...
+
+
+def save_report(report: JsonReport, path: Path) -> None:
     """Write ``report`` as JSON to ``path``, whole or not at all.
 
     Raises:

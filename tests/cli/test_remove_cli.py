@@ -65,10 +65,14 @@ def test_remove_from_a_detections_file(tmp_path: Path, make_video: MakeVideo) ->
     ]
     write_detections(regions, "clip.mp4", 64, 48, rows)
     dst = tmp_path / "clean.mp4"
-    result = run("remove", src, "-o", dst, "--detections", regions, "--track-id", "7", "--window", "2")
+    saved = tmp_path / "run.json"
+    args = ("--detections", regions, "--track-id", "7", "--window", "2", "--json", "--report", saved)
+    result = run("remove", src, "-o", dst, *args)
     assert result.returncode == 0, result.stderr
-    report = json.loads(result.stderr.strip().splitlines()[-1])
+    report = json.loads(result.stdout)  # on stdout, for `veil remove … --json | jq`
     assert report["frames_written"] == 6 and report["frames_with_mask"] == 6
+    assert json.loads(saved.read_text()) == report
+    assert result.stderr.startswith("veil: 6 of 6 frames written to ") and "{" not in result.stderr
     with av.open(str(dst)) as container:
         assert sum(1 for _ in container.decode(video=0)) == 6
 
@@ -95,9 +99,10 @@ def test_lookahead_removes_an_object_before_its_first_detection(
     box = Detections.create([[40, 20, 56, 40]], [0.9], ObjectClass.PERSON, track_ids=[7])
     rows = [FrameDetections(i, i, i / 25, box if i >= 3 else Detections.empty()) for i in range(6)]
     write_detections(regions, "clip.mp4", 64, 48, rows)
-    result = run("remove", src, "-o", tmp_path / "o.mp4", "--detections", regions, "--lookahead", lookahead)
+    args = ("--detections", regions, "--lookahead", lookahead, "--json")
+    result = run("remove", src, "-o", tmp_path / "o.mp4", *args)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stderr.strip().splitlines()[-1])["frames_with_mask"] == frames_with_mask
+    assert json.loads(result.stdout)["frames_with_mask"] == frames_with_mask
 
 
 def test_box_margin_grows_what_is_removed(tmp_path: Path, make_video: MakeVideo) -> None:
@@ -108,8 +113,8 @@ def test_box_margin_grows_what_is_removed(tmp_path: Path, make_video: MakeVideo)
     ratios = []
     for margin in ("0", "0.5"):
         args = ("--detections", regions, "--box-margin", margin, "--dilate", "0", "--shadow-margin", "0")
-        result = run("remove", src, "-o", tmp_path / f"o{margin}.mp4", *args)
+        result = run("remove", src, "-o", tmp_path / f"o{margin}.mp4", *args, "--json", "-q")
         assert result.returncode == 0, result.stderr
-        ratios.append(json.loads(result.stderr.strip().splitlines()[-1])["masked_pixel_ratio"])
+        ratios.append(json.loads(result.stdout)["masked_pixel_ratio"])
     assert ratios[0] == pytest.approx(16 * 16 / (64 * 48))
     assert ratios[1] == pytest.approx(32 * 32 / (64 * 48))

@@ -40,13 +40,15 @@ def test_stream_cli_anonymizes_a_live_tcp_stream(
                 str(models_dir),
                 "--open-timeout",
                 "20",
+                "--json",
             ],
         )
     finally:
         sender.stop()
         sender.join(20)
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output.strip().splitlines()[-1])
+    report = json.loads(result.stdout)  # --json: the report alone on stdout
+    assert f"frames sent to {out}" in result.stderr
     assert report["frames_read"] == FRAMES
     assert report["frames_read"] == report["frames_anonymized"] + report["frames_dropped"]
     assert report["frames_written"] == report["frames_anonymized"] > FRAMES // 2

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import sys
@@ -27,6 +26,7 @@ from veil.cli.options import (
 )
 from veil.cli.progress import human_summary, progress_for
 from veil.cli.remove import remove
+from veil.cli.reporting import check_report_path, emit_report, report_options
 from veil.cli.serve import serve
 from veil.cli.stream import stream
 from veil.errors import MissingExtraError, VeilError
@@ -199,13 +199,7 @@ def cli(verbose: int) -> None:
     type=int,
     help="Refuse frames larger than this many pixels (guards against decompression bombs).",
 )
-@click.option("--json", "json_report", is_flag=True, help="Print the run report as JSON on stdout.")
-@click.option(
-    "--report",
-    "report_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Also write the run report as JSON to this file.",
-)
+@report_options
 @quiet_option
 def anonymize(
     input_path: Path,
@@ -245,10 +239,7 @@ def anonymize(
         if not detect_only:
             raise click.UsageError("Missing option '-o' / '--output'.")
         output = input_path.with_name(f"{input_path.stem}.detections.json")
-    if report_path is not None and not report_path.parent.is_dir():
-        raise click.BadParameter(f"folder {report_path.parent} does not exist", param_hint="--report")
-    if report_path is not None and report_path.resolve() == input_path.resolve():
-        raise click.BadParameter("is the input itself", param_hint="--report")
+    check_report_path(report_path, inputs=(input_path,), outputs=(output,))
     config = api.UserChoices(
         targets=targets,
         methods=methods,
@@ -281,15 +272,14 @@ def anonymize(
     )
     with progress_for(quiet=quiet) as progress:
         report = api.anonymize_path(input_path, output, config, options, progress)
-    summary = json.dumps(report.to_dict())
-    if json_report:
-        click.echo(summary)
-    if report_path is not None:
-        api.save_report(report, report_path)
-    if not quiet:
-        click.echo(f"veil: {human_summary(report)}", err=True)
-        for warning in report.warnings:
-            click.echo(f"veil: warning: {warning}", err=True)
+    emit_report(
+        report,
+        human_summary(report),
+        json_report=json_report,
+        report_path=report_path,
+        quiet=quiet,
+        warnings=report.warnings,
+    )
     if report.failures:
         for failure in report.failures:
             click.echo(f"veil: failed: {failure}", err=True)

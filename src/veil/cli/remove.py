@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -10,6 +9,7 @@ import click
 # The CLI reaches the removal verbs through the package's public surface, as it does veil.api.
 from veil import removal
 from veil.cli.options import models_dir_option, parse_targets, quiet_option
+from veil.cli.reporting import check_report_path, emit_report, removal_summary, report_options
 from veil.pipeline.config import EncoderConfig
 
 __all__ = ["remove"]
@@ -117,6 +117,7 @@ def _parse_box(text: str | None) -> tuple[float, float, float, float] | None:
 @click.option("--crf", default=EncoderConfig().crf, show_default=True, type=int, help="Output quality.")
 @click.option("--preset", default=EncoderConfig().preset, show_default=True, help="Encoder speed preset.")
 @click.option("--no-audio", is_flag=True, help="Drop audio (by default it is copied untouched).")
+@report_options
 @quiet_option
 def remove(
     input_path: Path,
@@ -139,9 +140,14 @@ def remove(
     crf: int,
     preset: str,
     no_audio: bool,
+    json_report: bool,
+    report_path: Path | None,
     quiet: bool,
 ) -> None:
     """Remove persons and vehicles from a video, filling in the background other frames show."""
+    check_report_path(
+        report_path, inputs=(input_path, *([detections] if detections else [])), outputs=(output,)
+    )
     settings = removal.RemovalSettings(
         targets=parse_targets(targets),
         track_id=track_id,
@@ -164,5 +170,6 @@ def remove(
         report = removal.remove_static_object(input_path, output, settings)
     else:
         report = removal.remove_dynamic_object(input_path, output, settings)
-    if not quiet:
-        click.echo(json.dumps(report.to_dict()), err=True)
+    emit_report(
+        report, removal_summary(report), json_report=json_report, report_path=report_path, quiet=quiet
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -17,6 +16,7 @@ from veil.cli.options import (
     quiet_option,
     threads_option,
 )
+from veil.cli.reporting import check_report_path, emit_report, live_summary, report_options
 from veil.pipeline.config import DEFAULT_TARGETS, Device, FailMode
 
 __all__ = ["stream"]
@@ -108,6 +108,7 @@ def _parse_options(values: tuple[str, ...]) -> dict[str, str]:
     show_default=True,
     help="x264 speed preset (tuned for zero latency); ultrafast frees CPU for detection.",
 )
+@report_options
 @quiet_option
 def stream(
     source: str,
@@ -131,6 +132,8 @@ def stream(
     models_dir: Path | None,
     crf: int,
     preset: str,
+    json_report: bool,
+    report_path: Path | None,
     quiet: bool,
 ) -> None:
     """Anonymize SOURCE live: /dev/videoN, v4l2:PATH, rtsp://, udp://, tcp://, http(s):// or a file.
@@ -138,6 +141,7 @@ def stream(
     Frames are anonymized forward-only as they arrive and sent on at once. Stop with Ctrl-C; the
     output file is then finished and kept (every frame in it was anonymized).
     """
+    check_report_path(report_path, outputs=(Path(destination),))
     # Live runs are forward-only: a frame cannot wait for its future.
     config = api.UserChoices(
         targets=targets,
@@ -166,5 +170,4 @@ def stream(
     )
     with api.open_pipeline(config) as pipeline:
         report = pipeline.stream(source, destination, settings)
-    if not quiet:
-        click.echo(json.dumps(report.to_dict()), err=True)
+    emit_report(report, live_summary(report), json_report=json_report, report_path=report_path, quiet=quiet)
