@@ -96,23 +96,65 @@ def test_two_runs_to_one_output_publish_one_whole_video(tmp_path: Path) -> None:
     assert not list(tmp_path.glob(".*partial*"))
 
 
-def test_sigterm_cleans_up_and_exits_143(data_dir: Path, tmp_path: Path) -> None:
-    dst = tmp_path / "out.mp4"
+def _start_writing(src: Path, dst: Path) -> subprocess.Popen[str]:
+    """Start ``veil anonymize src -o dst`` and return once it is writing its partial file."""
     process = subprocess.Popen(
-        [str(VEIL), "anonymize", data_dir / "video" / "vtest_pets_480x360.avi", "-o", dst, "-q"],
-        stderr=subprocess.PIPE,
-        text=True,
+        [str(VEIL), "anonymize", src, "-o", dst, "-q"], stderr=subprocess.PIPE, text=True
     )
     deadline = time.monotonic() + 60
-    while not list(tmp_path.glob(".*partial*")) and time.monotonic() < deadline:
+    while not list(dst.parent.glob(".*partial*")) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert list(tmp_path.glob(".*partial*")), "the run never started writing"
+    assert list(dst.parent.glob(".*partial*")), "the run never started writing"
     time.sleep(1.0)
-    process.send_signal(signal.SIGTERM)
+    return process
+
+
+@pytest.mark.parametrize(
+    ("stop", "times", "code", "said"),
+    [
+        (signal.SIGTERM, 1, 143, "veil: terminated"),
+        (signal.SIGTERM, 2, 143, "veil: terminated"),  # a supervisor asking twice
+        (signal.SIGINT, 2, 130, "veil: interrupted"),  # Ctrl-C pressed twice
+    ],
+    ids=["sigterm", "sigterm-twice", "sigint-twice"],
+)
+def test_a_stopped_run_cleans_up_and_exits_with_the_signals_code(
+    data_dir: Path, tmp_path: Path, stop: signal.Signals, times: int, code: int, said: str
+) -> None:
+    dst = tmp_path / "out.mp4"
+    process = _start_writing(data_dir / "video" / "vtest_pets_480x360.avi", dst)
+    for _ in range(times):  # a second signal lands in the clean-up; it must not cut it short
+        process.send_signal(stop)
+        time.sleep(0.05)
     _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 143, stderr
-    assert "veil: terminated" in stderr and "Traceback" not in stderr
+    assert process.returncode == code, stderr
+    assert said in stderr and "Traceback" not in stderr
     assert not dst.exists() and not list(tmp_path.glob(".*partial*"))
+
+
+def test_a_killed_runs_leftover_is_hidden_never_read_and_swept_by_the_next_run(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    dst = out / "clip.mp4"
+    process = _start_writing(data_dir / "video" / "vtest_pets_480x360.avi", dst)
+    process.kill()  # SIGKILL: nothing can clean up
+    process.communicate(timeout=60)
+    (leftover,) = out.iterdir()
+    assert leftover.name.startswith(".clip.") and leftover.name.endswith(".partial.mp4")
+    # A folder run over the output folder never takes the leftover for an output (nor for a failure).
+    result = run("anonymize", out, "-o", tmp_path / "again", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["inputs"] == 0 and report["failures"] == []
+    assert report["warnings"] == [f"no images or videos in {out} (1 hidden file(s) not looked at)"]
+    # The next run to the same output publishes its own video and removes what the killed one left.
+    short = write_clip(tmp_path, ClipSpec("short.mp4", frames=10))
+    result = run("anonymize", short, "-o", dst, "-q")
+    assert result.returncode == 0, result.stderr
+    assert frame_count(dst) == 10
+    assert list(out.iterdir()) == [dst]
 
 
 def _without(tmp_path: Path, module: str) -> dict[str, str]:

@@ -362,13 +362,18 @@ class _Terminated(KeyboardInterrupt):
     """SIGTERM, raised where the main thread is, so a run unwinds (and cleans up) as on Ctrl-C."""
 
 
-def _on_terminate(signum: int, frame: object) -> None:
-    raise _Terminated
+def _on_stop_signal(signum: int, frame: object) -> None:
+    # A second signal (a supervisor asking again, Ctrl-C pressed twice) must not cut the clean-up short:
+    # raised inside it, it left worker threads running at exit and the process aborted (exit 134).
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, signal.SIG_IGN)
+    raise _Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
 
 def main() -> None:
     """Run the CLI, turning Veil errors into one-line messages and exit codes."""
-    signal.signal(signal.SIGTERM, _on_terminate)
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, _on_stop_signal)
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Exit as exc:

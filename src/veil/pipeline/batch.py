@@ -20,11 +20,16 @@ _log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class MediaScan:
-    """What a folder holds: media to process, media that cannot be read (with why), and other files."""
+    """What a folder holds: media to process, media that cannot be read (with why), and other files.
+
+    ``hidden`` counts the hidden files that were not looked at (a killed run's leftover partial output
+    is one).
+    """
 
     media: list[Path]
     unreadable: list[tuple[Path, str]]
     others: list[Path]
+    hidden: int = 0
 
 
 def scan_media_files(root: Path) -> MediaScan:
@@ -38,9 +43,13 @@ def scan_media_files(root: Path) -> MediaScan:
     media: list[Path] = []
     unreadable: list[tuple[Path, str]] = []
     others: list[Path] = []
+    hidden = 0
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+        if not path.is_file():
+            continue
+        if any(part.startswith(".") for part in rel.parts):
+            hidden += 1
             continue
         try:
             probe_media(path)
@@ -51,7 +60,7 @@ def scan_media_files(root: Path) -> MediaScan:
                 others.append(path)
             continue
         media.append(path)
-    return MediaScan(media, unreadable, others)
+    return MediaScan(media, unreadable, others, hidden)
 
 
 def iter_media_files(root: Path) -> Iterator[Path]:
@@ -85,6 +94,10 @@ def run_tree(
         more = f" and {len(scan.others) - 5} more" if len(scan.others) > 5 else ""
         _log.warning("left out %d file(s) that are not images or videos: %s%s", len(scan.others), names, more)
         report.warnings.append(f"left out {len(scan.others)} file(s) that are not images or videos")
+    if not scan.media and not scan.unreadable:
+        hidden = f" ({scan.hidden} hidden file(s) not looked at)" if scan.hidden else ""
+        _log.warning("no images or videos in %s%s", src_root, hidden)
+        report.warnings.append(f"no images or videos in {src_root}{hidden}")
     for src in scan.media:
         rel = src.relative_to(src_root)
         dst = dst_root / rel

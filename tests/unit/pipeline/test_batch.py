@@ -48,6 +48,7 @@ def test_scan_sorts_media_damaged_media_and_other_files(tmp_path: Path, make_vid
     assert names(scan.media) == ["clip.mp4", "good.jpg", "sub/good.png"]
     assert names(p for p, _ in scan.unreadable) == ["empty.jpg", "export_0001", "noise.mp4"]
     assert names(scan.others) == ["BMW.txt", "clip.detections.json", "notes.txt"]
+    assert scan.hidden == 2
     reasons = dict(scan.unreadable)
     assert "empty" in reasons[root / "empty.jpg"]
 
@@ -74,3 +75,15 @@ def test_folder_run_lists_each_damaged_file_once_with_its_reason(
         "noise.mp4: not an image or video FFmpeg can read (Invalid data found when processing input)",
     ]
     assert report.warnings == ["left out 3 file(s) that are not images or videos"]
+
+
+def test_a_folder_with_nothing_to_process_says_so(tmp_path: Path) -> None:
+    root = tmp_path / "in"
+    _jpeg(root / ".clip.4242-0a1b2c3d.partial.jpg")
+
+    def run_one(src: Path, dst: Path, options: RunOptions, sheet: ContactSheet | None) -> RunReport:
+        raise AssertionError(f"{src} is not media to process")
+
+    report = run_tree(root, tmp_path / "out", RunOptions(), run_one)
+    assert report.inputs == 0 and not report.failures
+    assert report.warnings == [f"no images or videos in {root} (1 hidden file(s) not looked at)"]
