@@ -81,6 +81,23 @@ def test_detect_only_output_names_the_json(tmp_path: Path, output: str | None, w
     assert not (tmp_path / "x.mp4").exists()
 
 
+def test_detect_only_on_a_folder_writes_each_json_beside_its_file(tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    _jpeg(folder / "a.jpg")
+    (folder / "sub").mkdir()
+    _jpeg(folder / "sub" / "b.jpg")
+    result = run("anonymize", folder, "--detect-only")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.json")) == [
+        "a.detections.json",
+        "sub/b.detections.json",
+    ]
+    assert result.stderr.startswith("veil: detections of 2 frames from 2 inputs written")
+    # Before, the default -o was a folder named photos.detections.json beside the input.
+    assert not (tmp_path / "photos.detections.json").exists()
+
+
 def test_two_runs_to_one_output_publish_one_whole_video(tmp_path: Path) -> None:
     short = write_clip(tmp_path, ClipSpec("short.mp4", frames=30))
     long = write_clip(tmp_path, ClipSpec("long.mp4", frames=75))

@@ -55,7 +55,8 @@ def cli(verbose: int) -> None:
     type=click.Path(path_type=Path),
     help="Output file, or output folder when INPUT is a folder (the tree is mirrored). With "
     "--detect-only, the detections JSON: NAME.json as given, else NAME.detections.json beside the "
-    "path given (default: beside the input).",
+    "path given (default: beside the input; for a folder, STEM.detections.json beside each file, or "
+    "in the folder -o names).",
 )
 @click.option(
     "--targets",
@@ -238,7 +239,10 @@ def anonymize(
     if output is None:
         if not detect_only:
             raise click.UsageError("Missing option '-o' / '--output'.")
-        output = input_path.with_name(f"{input_path.stem}.detections.json")
+        # Beside the input; a folder's JSONs beside each of its files.
+        output = (
+            input_path if input_path.is_dir() else input_path.with_name(f"{input_path.stem}.detections.json")
+        )
     check_report_path(report_path, inputs=(input_path,), outputs=(output,))
     config = api.UserChoices(
         targets=targets,
@@ -274,7 +278,7 @@ def anonymize(
         report = api.anonymize_path(input_path, output, config, options, progress)
     emit_report(
         report,
-        human_summary(report),
+        human_summary(report, detect_only=detect_only),
         json_report=json_report,
         report_path=report_path,
         quiet=quiet,

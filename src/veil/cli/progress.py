@@ -123,16 +123,20 @@ def progress_for(*, quiet: bool) -> FrameProgress | LineProgress:
     return LineProgress()
 
 
-def human_summary(report: RunReport) -> str:
-    """Return one line for people: what was read and hidden, how fast, and how many inputs failed."""
+def human_summary(report: RunReport, *, detect_only: bool = False) -> str:
+    """Return one line for people: what was read and hidden (or found), how fast, how many inputs failed."""
     regions = ", ".join(
         f"{n} {cls.value}" for cls, n in sorted(report.regions.items(), key=lambda kv: kv[0].value)
     )
     inputs = f"{report.inputs} input{'s' if report.inputs != 1 else ''}"
-    line = (
-        f"{report.frames_written} of {report.frames_read} frames written from {inputs} in "
-        f"{report.elapsed_s:.1f} s ({report.frames_per_s:.1f} fps); regions hidden: {regions or 'none'}"
-    )
+    timing = f"in {report.elapsed_s:.1f} s ({report.frames_per_s:.1f} fps)"
+    if detect_only:
+        frames = f"{report.frames_read} frame{'s' if report.frames_read != 1 else ''}"
+        line = f"detections of {frames} from {inputs} written {timing}; regions found: "
+    else:
+        line = f"{report.frames_written} of {report.frames_read} frames written from {inputs} {timing}; "
+        line += "regions hidden: "
+    line += regions or "none"
     if report.failures:
         line += f"; {len(report.failures)} failed"
     return line

@@ -79,10 +79,13 @@ def run_tree(
     A file named or starting like media that cannot be read, or that fails with a media error, is
     recorded in ``report.failures`` (``REL_PATH: reason``) and the batch goes on; other files are
     counted in ``report.warnings``; hidden files and folders (a killed run's leftover partial output
-    among them) are never read; any other error stops the batch. With ``options.preview``, one sheet
-    shows the first frame of the first few files.
+    among them) are never read; any other error stops the batch. With ``options.detect_only`` each
+    input's ``STEM.detections.json`` goes to its place in ``dst_root``, which may be ``src_root``
+    itself. With ``options.preview``, one sheet shows the first frame of the first few files.
     """
-    if dst_root.resolve().is_relative_to(src_root.resolve()):
+    # Detections JSONs may go into the input tree (beside each input, by default): a later folder run
+    # counts them as other files. Anonymized media there would be read again as input.
+    if not options.detect_only and dst_root.resolve().is_relative_to(src_root.resolve()):
         raise OutputError(f"output folder {dst_root} is inside the input folder {src_root}")
     report = RunReport()
     sheet = ContactSheet() if options.preview is not None and not options.detect_only else None
@@ -101,6 +104,8 @@ def run_tree(
     for src in scan.media:
         rel = src.relative_to(src_root)
         dst = dst_root / rel
+        if options.detect_only:  # the JSON itself: never the input's own path
+            dst = dst.with_name(f"{src.stem}.detections.json")
         dst.parent.mkdir(parents=True, exist_ok=True)
         per_file = options
         if options.from_detections is not None:

@@ -4,10 +4,11 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image as PILImage
 
 from conftest import MakeVideo
-from veil.errors import UnreadableMediaError
+from veil.errors import OutputError, UnreadableMediaError
 from veil.pipeline.batch import run_tree, scan_media_files
 from veil.pipeline.config import RunOptions
 from veil.pipeline.preview import ContactSheet
@@ -87,3 +88,18 @@ def test_a_folder_with_nothing_to_process_says_so(tmp_path: Path) -> None:
     report = run_tree(root, tmp_path / "out", RunOptions(), run_one)
     assert report.inputs == 0 and not report.failures
     assert report.warnings == [f"no images or videos in {root} (1 hidden file(s) not looked at)"]
+
+
+def test_detect_only_may_write_into_the_input_folder_and_names_each_json(tmp_path: Path) -> None:
+    root = tmp_path / "in"
+    _jpeg(root / "sub" / "a.jpg")
+    written: list[Path] = []
+
+    def run_one(src: Path, dst: Path, options: RunOptions, sheet: ContactSheet | None) -> RunReport:
+        written.append(dst)
+        return RunReport(inputs=1)
+
+    run_tree(root, root, RunOptions(detect_only=True), run_one)
+    assert written == [root / "sub" / "a.detections.json"]  # never the input's own path
+    with pytest.raises(OutputError, match="inside the input folder"):
+        run_tree(root, root / "anon", RunOptions(), run_one)  # anonymized media would be read again
