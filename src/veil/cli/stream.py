@@ -138,8 +138,8 @@ def stream(
 ) -> None:
     """Anonymize SOURCE live: /dev/videoN, v4l2:PATH, rtsp://, udp://, tcp://, http(s):// or a file.
 
-    Frames are anonymized forward-only as they arrive and sent on at once. Stop with Ctrl-C; the
-    output file is then finished and kept (every frame in it was anonymized).
+    Frames are anonymized forward-only as they arrive and sent on at once. Stop with Ctrl-C or
+    SIGTERM; the output file is then finished and kept (every frame in it was anonymized), exit 0.
     """
     check_report_path(report_path, outputs=(Path(destination),))
     # Live runs are forward-only: a frame cannot wait for its future.
