@@ -149,6 +149,28 @@ def test_a_stopped_run_cleans_up_and_exits_with_the_signals_code(
     assert not dst.exists() and not list(tmp_path.glob(".*partial*"))
 
 
+def test_sigterm_ends_a_stream_like_ctrl_c_and_keeps_its_file(data_dir: Path, tmp_path: Path) -> None:
+    dst = tmp_path / "live.ts"
+    src = data_dir / "video" / "vtest_pets_480x360.avi"
+    process = subprocess.Popen(
+        [str(VEIL), "stream", src, "-o", dst, "--realtime", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".*partial*")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.5)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
+    report = json.loads(stdout)
+    assert report["ended_by"] == "interrupted" and report["frames_written"] > 0
+    assert frame_count(dst) == report["frames_written"]
+    assert not list(tmp_path.glob(".*partial*"))
+
+
 def test_a_killed_runs_leftover_is_hidden_never_read_and_swept_by_the_next_run(
     data_dir: Path, tmp_path: Path
 ) -> None:
