@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import logging
@@ -134,13 +135,17 @@ class Worker:
         if job is None:
             return False
         _log.info("job %s: attempt %d (%s)", job.id, job.attempts, job.operation)
-        scratch = self._state.blobs.work_dir / job.id
-        shutil.rmtree(scratch, ignore_errors=True)
+        # One folder per attempt inside the job's: a stale attempt cleaning up never removes a newer one's.
+        job_dir = self._state.blobs.job_scratch(job.id)
+        job_dir.mkdir(mode=0o700, exist_ok=True)
+        scratch = job_dir / (job.claim_token or "attempt")
         scratch.mkdir(mode=0o700)
         try:
             self._execute(job, scratch)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+            with contextlib.suppress(OSError):  # another attempt's folder may be in it
+                job_dir.rmdir()
         return True
 
     def _execute(self, job: Job, scratch: Path) -> None:
@@ -224,7 +229,7 @@ class Worker:
 
     def _after_final(self, job: Job, outcome: str, error: str | None = None) -> None:
         if not job.retain_original:
-            self._state.blobs.erase(job.id, BlobKind.UPLOAD)
+            self._state.blobs.erase(job.id, BlobKind.UPLOAD)  # the scratch folder goes in run_one
         self._state.audit.record(
             actor=f"worker:{os.getpid()}",
             tenant=job.tenant,
