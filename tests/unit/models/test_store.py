@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import json
 import os
 import socket
 import threading
@@ -320,3 +321,77 @@ def test_verify_reports_ok_missing_and_mismatch(env: Env, monkeypatch: pytest.Mo
     assert "sha256 expected" in statuses["bad"].message
     assert not statuses["gone"].ok and statuses["gone"].path is None
     assert "gone.onnx not found" in statuses["gone"].message
+
+
+class Deriver:
+    """A stand-in for a model rewrite: counts its calls."""
+
+    def __init__(self, output: bytes = b"derived model bytes") -> None:
+        self.output = output
+        self.calls = 0
+
+    def __call__(self, source: Path) -> bytes:
+        self.calls += 1
+        return self.output + source.read_bytes()[:4]
+
+
+def derived_file(env: Env) -> Path:
+    [path] = (env.cache / "derived").glob("kind-*.onnx")
+    return path
+
+
+def test_derived_model_is_kept_with_its_record(env: Env, tmp_path: Path) -> None:
+    source = put(tmp_path / "src")
+    derive = Deriver()
+    data = store.cached_derived_model("kind", source, derive)
+    path = derived_file(env)
+    assert path.name == f"kind-{hashlib.sha256(CONTENT).hexdigest()[:16]}.onnx"
+    assert path.read_bytes() == data
+    record = json.loads(path.with_name(path.name + ".sha256.json").read_text())
+    assert record["sha256"] == hashlib.sha256(data).hexdigest()
+    assert record["source_sha256"] == hashlib.sha256(CONTENT).hexdigest()
+    assert store.cached_derived_model("kind", source, derive) == data
+    assert derive.calls == 1
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name, path.name + ".sha256.json"]
+
+
+@pytest.mark.parametrize(
+    "tamper", ["replaced", "same size and mtime", "no record", "bad record", "other source"]
+)
+def test_changed_derived_model_is_derived_again(
+    env: Env, tmp_path: Path, caplog: pytest.LogCaptureFixture, tamper: str
+) -> None:
+    source = put(tmp_path / "src")
+    derive = Deriver()
+    data = store.cached_derived_model("kind", source, derive)
+    path = derived_file(env)
+    record = path.with_name(path.name + ".sha256.json")
+    if tamper == "replaced":
+        path.write_bytes(b"a model that finds nothing")
+    elif tamper == "same size and mtime":  # what a hash cache keyed on size and mtime would miss
+        stat = path.stat()
+        path.write_bytes(bytes(b ^ 0xFF for b in data))
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    elif tamper == "no record":
+        record.unlink()
+    elif tamper == "bad record":
+        record.write_text("{not json")
+    else:
+        record.write_text(json.dumps({"sha256": hashlib.sha256(data).hexdigest(), "source_sha256": "0" * 64}))
+    with caplog.at_level("WARNING", logger="veil.models.store"):
+        assert store.cached_derived_model("kind", source, derive) == data
+    assert derive.calls == 2
+    assert "deriving it again" in caplog.text and path.name in caplog.text
+    assert path.read_bytes() == data
+    assert store.cached_derived_model("kind", source, derive) == data
+    assert derive.calls == 2  # the rewritten copy and record are trusted again
+
+
+def test_derived_model_without_a_writable_cache(env: Env, tmp_path: Path) -> None:
+    env.cache.parent.mkdir(parents=True)
+    env.cache.write_text("a file where the cache folder should be")
+    source = put(tmp_path / "src")
+    derive = Deriver()
+    assert store.cached_derived_model("kind", source, derive) == derive.output + CONTENT[:4]
+    assert store.cached_derived_model("kind", source, derive) == derive.output + CONTENT[:4]
+    assert derive.calls == 2
