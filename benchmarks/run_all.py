@@ -13,7 +13,9 @@ HERE = Path(__file__).resolve().parent
 
 
 def main() -> None:
-    scripts = sorted(p for p in HERE.glob("*.py") if p.name != Path(__file__).name)
+    scripts = sorted(
+        p for p in HERE.glob("*.py") if p.name != Path(__file__).name and not p.name.startswith("_")
+    )
     failed = []
     for script in scripts:
         print(f"\n=== {script.name} ===", flush=True)

@@ -7,13 +7,14 @@ from pathlib import Path
 import pytest
 
 from veil.models.catalog import CATALOG
-from veil.models.store import resolve_model, verify_models
+from veil.models.store import DERIVED_KEY, resolve_model, verify_models
 
 pytestmark = pytest.mark.integration
 
 
 def test_shared_models_verify(models_dir: Path) -> None:
-    statuses = verify_models(models_dir)
+    # Rewritten models the session's runs left in the cache are reported after the catalog's.
+    statuses = [s for s in verify_models(models_dir) if s.key != DERIVED_KEY]
     assert [s.key for s in statuses] == list(CATALOG)
     for status in statuses:
         assert status.ok, status.message

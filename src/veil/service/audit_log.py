@@ -10,7 +10,29 @@ from typing import Any
 
 from veil.service.db import Database
 
-__all__ = ["AuditEntry", "AuditLog"]
+__all__ = ["MAX_TEXT_CHARS", "AuditEntry", "AuditLog", "bounded"]
+
+# The log forbids deletes, so nothing a client sends may make one entry large.
+MAX_TEXT_CHARS = 256
+
+
+def bounded(text: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """Return ``text`` cut to ``limit`` characters, saying how much was cut."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}…[{len(text) - limit} more]"
+
+
+def _bounded_detail(value: Any, depth: int = 0) -> Any:
+    if isinstance(value, str):
+        return bounded(value, MAX_TEXT_CHARS * 4)
+    if isinstance(value, dict) and depth < 2:
+        return {bounded(str(k)): _bounded_detail(v, depth + 1) for k, v in list(value.items())[:32]}
+    if isinstance(value, list | tuple) and depth < 2:
+        return [_bounded_detail(v, depth + 1) for v in value[:32]]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return bounded(str(value))
 
 
 @dataclass(frozen=True)
@@ -44,8 +66,10 @@ class AuditLog:
         outcome: str = "ok",
         detail: dict[str, Any] | None = None,
     ) -> None:
-        """Append one entry, chained to the previous entry's hash."""
-        body = json.dumps(detail or {}, sort_keys=True)
+        """Append one entry, chained to the previous entry's hash; long texts are cut."""
+        actor, tenant, action, target = (bounded(t) for t in (actor, tenant, action, target))
+        outcome = bounded(outcome)
+        body = json.dumps(_bounded_detail(detail or {}), sort_keys=True)
         with self._db.transaction() as conn:
             row = conn.execute("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
             prev = row["hash"] if row else ""

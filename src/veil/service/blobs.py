@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -12,6 +13,11 @@ from pathlib import Path
 from veil.service.crypto import decrypt_chunks, decrypt_file, encrypt_file
 
 __all__ = ["BlobKind", "BlobStore"]
+
+# Files a blob passes through before it is final: being encrypted, or verified before publishing.
+_PARTIAL_SUFFIXES = (".tmp", ".staged")
+# The form of the ids made by ``jobs.new_job_id``; other names under work/ belong to requests in flight.
+_JOB_ID = re.compile(r"[0-9a-f]{24}")
 
 
 class BlobKind(enum.Enum):
@@ -66,14 +72,38 @@ class BlobStore:
     def erase(self, job_id: str, *kinds: BlobKind) -> None:
         """Delete the job's blobs of ``kinds`` (all kinds when none given) and its scratch folder."""
         for kind in kinds or tuple(BlobKind):
-            self.path(job_id, kind).unlink(missing_ok=True)
-            self.path(job_id, kind).with_name(self.path(job_id, kind).name + ".tmp").unlink(missing_ok=True)
+            final = self.path(job_id, kind)
+            for path in (final, *(final.with_name(final.name + s) for s in _PARTIAL_SUFFIXES)):
+                path.unlink(missing_ok=True)
         if not kinds:
-            shutil.rmtree(self.work_dir / job_id, ignore_errors=True)
+            self.erase_scratch(job_id)
+
+    def job_scratch(self, job_id: str) -> Path:
+        """Return the job's scratch folder ``work/<job>`` (each attempt works in a folder inside it)."""
+        if not job_id.isalnum():
+            raise ValueError(f"job id {job_id!r} is not alphanumeric")
+        return self.work_dir / job_id
+
+    def erase_scratch(self, job_id: str) -> None:
+        """Delete the job's plaintext scratch folder, whichever attempt left it."""
+        shutil.rmtree(self.job_scratch(job_id), ignore_errors=True)
+
+    def stored(self) -> Iterator[tuple[str, Path]]:
+        """Yield (job id, file) for every file under ``blobs/`` (final, staged or partly written)."""
+        for entry in self.blob_dir.iterdir():
+            job_id = entry.name.split(".", 1)[0]
+            if entry.is_file() and _JOB_ID.fullmatch(job_id):
+                yield job_id, entry
+
+    def scratch_jobs(self) -> Iterator[str]:
+        """Yield the ids of the jobs that have a scratch folder under ``work/``."""
+        for entry in self.work_dir.iterdir():
+            if entry.is_dir() and _JOB_ID.fullmatch(entry.name):
+                yield entry.name
 
     def scratch(self, name: str) -> Path:
         """Return a new owner-only scratch folder under ``work/`` (the caller removes it)."""
-        path = self.work_dir / name if name else Path(tempfile.mkdtemp(dir=self.work_dir))
+        path = self.work_dir / name if name else Path(tempfile.mkdtemp(prefix="request-", dir=self.work_dir))
         path.mkdir(mode=0o700, exist_ok=True)
         return path
 

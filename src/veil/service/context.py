@@ -12,7 +12,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from veil.api import Pipeline
 from veil.pipeline.config import PipelineConfig
-from veil.service.keys import KeyRecord, Scope
+from veil.service.audit_log import bounded
+from veil.service.auth_guard import FailedAuthGuard
+from veil.service.keys import AuthBusyError, KeyRecord, Scope, key_id_of
 from veil.service.ratelimit import RateLimiter
 from veil.service.state import ServiceState
 
@@ -28,6 +30,7 @@ class AppContext:
     state: ServiceState
     limiter: RateLimiter
     pipeline_factory: Callable[[PipelineConfig], Pipeline]
+    auth_guard: FailedAuthGuard
     image_lock: threading.Lock = field(default_factory=threading.Lock)
     image_pipelines: dict[str, Pipeline] = field(default_factory=dict)
 
@@ -56,11 +59,23 @@ def _authenticate(
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "an API key is required (Authorization: Bearer KEY)", challenge
         )
-    record = context.state.keys.verify(credentials.credentials)
+    token = credentials.credentials
+    try:
+        record = context.state.keys.verify(token)
+    except AuthBusyError:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "too many key checks at once; retry", {"Retry-After": "1"}
+        ) from None
     if record is None:
-        context.state.audit.record(
-            actor="anonymous", tenant="-", action="auth", outcome="denied", detail={"path": request.url.path}
-        )
+        # Counted against the client before anything is logged: a flood is answered, not recorded.
+        client = request.client.host if request.client else None
+        wait_s = context.auth_guard.failed(client or "-", key_id_of(token), request.url.path, "bad key")
+        if wait_s > 0:
+            raise HTTPException(
+                status.HTTP_429_TOO_MANY_REQUESTS,
+                f"too many failed authentications; retry in {wait_s:.0f} s",
+                {"Retry-After": str(max(1, round(wait_s)))},
+            )
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the API key is unknown or revoked", challenge)
     wait_s = context.limiter.take(record.key_id, record.rate_per_minute)
     if wait_s > 0:
@@ -81,7 +96,7 @@ def require(scope: Scope) -> Callable[..., KeyRecord]:
                 actor=key.key_id,
                 tenant=key.tenant,
                 action="authorize",
-                target=request.url.path,
+                target=bounded(request.url.path),
                 outcome="denied",
                 detail={"needs": scope.value},
             )

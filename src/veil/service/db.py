@@ -18,6 +18,7 @@ CREATE TABLE IF NOT EXISTS api_keys (
     scopes TEXT NOT NULL,
     secret_hash BLOB NOT NULL,
     salt BLOB NOT NULL,
+    secret_check BLOB,
     webhook_secret BLOB NOT NULL,
     rate_per_minute REAL,
     created_at REAL NOT NULL,
@@ -88,7 +89,15 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.executescript(_SCHEMA)
+    _migrate(conn)
     return conn
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Add the columns that databases made by earlier versions lack."""
+    columns = {row["name"] for row in conn.execute("PRAGMA table_info(api_keys)")}
+    if "secret_check" not in columns:
+        conn.execute("ALTER TABLE api_keys ADD COLUMN secret_check BLOB")
 
 
 @contextmanager

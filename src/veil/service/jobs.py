@@ -7,13 +7,17 @@ import json
 import secrets
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from veil.service.db import Database
 
 __all__ = ["IdempotencyConflictError", "Job", "JobState", "JobStore", "NewJob", "Outcome", "new_job_id"]
+
+
+# SQLite limits the parameters of one statement; larger id lists are asked for in chunks.
+_IDS_PER_QUERY = 500
 
 
 def new_job_id() -> str:
@@ -308,12 +312,24 @@ class JobStore:
 
     # --- supervisor side --------------------------------------------------------------------------------
 
-    def take_back(self, where: str, args: tuple[Any, ...], reason: str) -> list[Job]:
-        """Requeue running jobs matching ``where`` (fail those out of attempts); return them as now stored."""
+    def take_back(
+        self,
+        where: str,
+        args: tuple[Any, ...],
+        reason: str,
+        before: Callable[[Job], None] | None = None,
+    ) -> list[Job]:
+        """Requeue running jobs matching ``where`` (fail those out of attempts); return them as now stored.
+
+        ``before(job)`` runs for each job while the write lock is held and before the job changes, so no
+        other worker can claim it yet: the place to erase what the lost attempt left.
+        """
         now = time.time()
         with self._db.transaction() as conn:
             rows = conn.execute(f"SELECT * FROM jobs WHERE state = 'running' AND {where}", args).fetchall()
             for row in rows:
+                if before is not None:
+                    before(_job(row))
                 if row["attempts"] >= row["max_attempts"]:
                     conn.execute(
                         "UPDATE jobs SET state = 'failed', error = ?, finished_at = ?, expires_at = ?,"
@@ -338,17 +354,34 @@ class JobStore:
             changed = [conn.execute("SELECT * FROM jobs WHERE id = ?", (i,)).fetchone() for i in ids]
         return [_job(r) for r in changed]
 
-    def take_back_worker(self, worker_pid: int, reason: str) -> list[Job]:
+    def take_back_worker(
+        self, worker_pid: int, reason: str, before: Callable[[Job], None] | None = None
+    ) -> list[Job]:
         """Take back the jobs of a worker process that died."""
-        return self.take_back("worker_pid = ?", (worker_pid,), reason)
+        return self.take_back("worker_pid = ?", (worker_pid,), reason, before)
 
-    def take_back_expired(self) -> list[Job]:
+    def take_back_expired(self, before: Callable[[Job], None] | None = None) -> list[Job]:
         """Take back running jobs whose lease ran out (a hung worker, or one of a previous server)."""
-        return self.take_back("lease_until < ?", (time.time(),), "the worker stopped renewing its lease")
+        return self.take_back(
+            "lease_until < ?", (time.time(),), "the worker stopped renewing its lease", before
+        )
 
-    def take_back_all(self, reason: str) -> list[Job]:
+    def take_back_all(self, reason: str, before: Callable[[Job], None] | None = None) -> list[Job]:
         """Take back every running job (at start-up: no worker of ours holds any)."""
-        return self.take_back("1 = 1", (), reason)
+        return self.take_back("1 = 1", (), reason, before)
+
+    def holdings(self, job_ids: Iterable[str]) -> dict[str, tuple[JobState, bool]]:
+        """Return (state, retain_original) of those of ``job_ids`` that exist."""
+        found: dict[str, tuple[JobState, bool]] = {}
+        ids = list(dict.fromkeys(job_ids))
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = ids[start : start + _IDS_PER_QUERY]
+            rows = self._db.conn.execute(
+                f"SELECT id, state, retain_original FROM jobs WHERE id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ).fetchall()
+            found |= {r["id"]: (JobState(r["state"]), bool(r["retain_original"])) for r in rows}
+        return found
 
     def expire_due(self) -> list[Job]:
         """Mark finished jobs past their TTL expired and return them (their blobs are then erased)."""

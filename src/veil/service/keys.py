@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import secrets
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 
@@ -15,11 +16,20 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from veil.errors import ConfigError
 from veil.service.db import Database
 
-__all__ = ["ApiKeyStore", "CreatedKey", "KeyRecord", "Scope", "parse_scopes"]
+__all__ = ["ApiKeyStore", "AuthBusyError", "CreatedKey", "KeyRecord", "Scope", "key_id_of", "parse_scopes"]
 
 _PREFIX = "veil"
 # scrypt cost: n=2**14, r=8 is the interactive-login setting of the scrypt paper (about 16 MiB, ~50 ms).
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+# Each scrypt run holds its 16 MiB for its duration: few at once keep memory flat under a flood.
+_SCRYPT_CONCURRENCY = 2
+_SCRYPT_WAIT_S = 5.0
+# Keys made before the cheap check existed fall back to scrypt; repeated wrong secrets for one such
+# key id stop reaching scrypt for a while.
+_LOCK_AFTER_FAILURES = 5
+_LOCK_WINDOW_S = 60.0
+_LOCK_S = 30.0
+_CHECK_LABEL = b"veil api-key check v1"
 
 
 class Scope(enum.Enum):
@@ -76,6 +86,16 @@ def _hash(secret: str, salt: bytes) -> bytes:
     return hashlib.scrypt(secret.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=32)
 
 
+class AuthBusyError(Exception):
+    """Too many key verifications at once; the client should retry shortly (answered with 503)."""
+
+
+def key_id_of(token: str) -> str | None:
+    """Return the key id a token names (its visible prefix), or None when it is not shaped like a key."""
+    parts = _split(token)
+    return parts[0] if parts else None
+
+
 def _split(token: str) -> tuple[str, str] | None:
     parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != _PREFIX or not parts[1] or not parts[2]:
@@ -89,8 +109,18 @@ class ApiKeyStore:
     def __init__(self, db: Database, data_key: bytes) -> None:
         self._db = db
         self._aead = AESGCM(data_key)
+        # A key of its own for the cheap check, so the data key's AES-GCM use stays separate.
+        self._check_key = hmac.new(data_key, _CHECK_LABEL, hashlib.sha256).digest()
         # Verified (key id, token digest) pairs, so scrypt runs once per key and process, not per request.
         self._verified: dict[str, bytes] = {}
+        self._scrypt_slots = threading.BoundedSemaphore(_SCRYPT_CONCURRENCY)
+        self._lock = threading.Lock()
+        self._failures: dict[str, tuple[int, float]] = {}  # key id -> (failures, first failure time)
+        self._locked_until: dict[str, float] = {}
+
+    def _check(self, key_id: str, secret: str) -> bytes:
+        # HMAC under a server key: as unguessable as the secret, and a wrong secret costs one hash.
+        return hmac.new(self._check_key, f"{key_id}\0{secret}".encode(), hashlib.sha256).digest()
 
     def create(
         self,
@@ -114,15 +144,33 @@ class ApiKeyStore:
         scope_text = ",".join(sorted(s.value for s in scopes))
         with self._db.transaction() as conn:
             conn.execute(
-                "INSERT INTO api_keys (key_id, name, tenant, scopes, secret_hash, salt, webhook_secret,"
-                " rate_per_minute, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (key_id, name, tenant, scope_text, _hash(secret, salt), salt, sealed, rate_per_minute, now),
+                "INSERT INTO api_keys (key_id, name, tenant, scopes, secret_hash, salt, secret_check,"
+                " webhook_secret, rate_per_minute, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key_id,
+                    name,
+                    tenant,
+                    scope_text,
+                    _hash(secret, salt),
+                    salt,
+                    self._check(key_id, secret),
+                    sealed,
+                    rate_per_minute,
+                    now,
+                ),
             )
         record = KeyRecord(key_id, name, tenant, scopes, rate_per_minute, now, revoked=False)
         return CreatedKey(record, f"{_PREFIX}_{key_id}_{secret}", webhook_secret)
 
     def verify(self, token: str) -> KeyRecord | None:
-        """Return the live key that ``token`` belongs to, or None."""
+        """Return the live key that ``token`` belongs to, or None.
+
+        A wrong secret costs a database lookup and one HMAC; scrypt runs only for a secret that passed
+        that check (once per key and process), a few at a time.
+
+        Raises:
+            AuthBusyError: no scrypt slot came free in time.
+        """
         parts = _split(token)
         if parts is None:
             return None
@@ -132,11 +180,47 @@ class ApiKeyStore:
             return None
         digest = hashlib.sha256(token.encode()).digest()
         cached = self._verified.get(key_id)
-        if cached is None or not hmac.compare_digest(cached, digest):
-            if not hmac.compare_digest(_hash(secret, row["salt"]), row["secret_hash"]):
+        if cached is not None and hmac.compare_digest(cached, digest):
+            return _record(row)
+        check: bytes | None = row["secret_check"]
+        if check is not None:
+            if not hmac.compare_digest(self._check(key_id, secret), check):
                 return None
-            self._verified[key_id] = digest
+        elif self._locked(key_id):
+            return None
+        if not self._scrypt_slots.acquire(timeout=_SCRYPT_WAIT_S):
+            raise AuthBusyError(key_id)
+        try:
+            ok = hmac.compare_digest(_hash(secret, row["salt"]), row["secret_hash"])
+        finally:
+            self._scrypt_slots.release()
+        if not ok:
+            self._count_failure(key_id)
+            return None
+        if check is None:  # a key from before the cheap check: record it now
+            with self._db.transaction() as conn:
+                conn.execute(
+                    "UPDATE api_keys SET secret_check = ? WHERE key_id = ?",
+                    (self._check(key_id, secret), key_id),
+                )
+        self._verified[key_id] = digest
         return _record(row)
+
+    def _locked(self, key_id: str) -> bool:
+        with self._lock:
+            return self._locked_until.get(key_id, 0.0) > time.monotonic()
+
+    def _count_failure(self, key_id: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            count, since = self._failures.get(key_id, (0, now))
+            if now - since > _LOCK_WINDOW_S:
+                count, since = 0, now
+            count += 1
+            if count >= _LOCK_AFTER_FAILURES:
+                self._locked_until[key_id] = now + _LOCK_S
+                count, since = 0, now
+            self._failures[key_id] = (count, since)
 
     def webhook_secret(self, key_id: str) -> str | None:
         """Return the webhook signing secret of ``key_id``."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -13,7 +15,7 @@ from PIL import UnidentifiedImageError
 
 from veil.service.settings import Limits
 
-__all__ = ["MediaFacts", "RejectedMediaError", "check_media", "media_suffix"]
+__all__ = ["MediaFacts", "RejectedMediaError", "VideoScan", "check_media", "media_suffix", "scan_video"]
 
 _VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".ts", ".h264"})
 _IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
@@ -50,16 +52,15 @@ def media_suffix(filename: str, kind: str) -> str:
     return ".png" if kind == "image" else ".mp4"
 
 
-def _check_size(width: int, height: int, limits: Limits) -> None:
+def _check_size(width: int, height: int, limits: Limits, what: str = "the frame size is") -> None:
     if width <= 0 or height <= 0:
-        raise RejectedMediaError(422, f"the frame size {width}×{height} is empty")
+        raise RejectedMediaError(422, f"{what} {width}×{height}: empty")
     long_side, short_side = max(width, height), min(width, height)
     if long_side > max(limits.max_width_px, limits.max_height_px) or short_side > min(
         limits.max_width_px, limits.max_height_px
     ):
         raise RejectedMediaError(
-            413,
-            f"the frame size {width}×{height} exceeds the limit {limits.max_width_px}×{limits.max_height_px}",
+            413, f"{what} {width}×{height}, over the limit of {limits.max_width_px}×{limits.max_height_px}"
         )
 
 
@@ -110,6 +111,60 @@ def _probe_video(path: Path, limits: Limits) -> MediaFacts:
             413, f"the video lasts {duration:.1f} s; the limit is {limits.max_duration_s:.0f} s"
         )
     return MediaFacts("video", width, height, duration, fmt)
+
+
+@dataclass(frozen=True)
+class VideoScan:
+    """What decoding every frame found."""
+
+    frames: int
+    duration_s: float
+
+
+def scan_video(path: Path, limits: Limits, each_frame: Callable[[int], None] | None = None) -> VideoScan:
+    """Decode every frame of ``path``'s video, refusing the first frame past a limit.
+
+    The probe at submission sees the container's claims and the first frame only; a raw stream has no
+    duration and a stream may change its frame size part way. Here each frame's size is checked and the
+    duration is the last frame's time: its timestamp, or its index over the frame rate when the stream
+    has no timestamps. ``each_frame(index)`` is called per frame (to notice cancellation).
+
+    Raises:
+        RejectedMediaError: a frame over a size limit or past the duration limit (413), or undecodable.
+    """
+    frames, last_s = 0, 0.0
+    try:
+        with av.open(str(path), "r") as container:
+            streams = [
+                s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic
+            ]
+            if not streams:
+                raise RejectedMediaError(415, "the upload has no video stream")
+            stream = streams[0]
+            stream.thread_type = "AUTO"
+            rate = stream.average_rate or stream.guessed_rate or Fraction(25)
+            first_pts: int | None = None
+            for frame in container.decode(stream):
+                _check_size(frame.width, frame.height, limits, f"frame {frames} is")
+                frames += 1
+                if frame.pts is not None and frame.time_base is not None:
+                    first_pts = frame.pts if first_pts is None else first_pts
+                    last_s = max(last_s, float((frame.pts - first_pts) * frame.time_base))
+                # By count as well as by timestamps: a stream's timestamps need not advance at all.
+                seconds = max(last_s, float(frames / rate))
+                if seconds > limits.max_duration_s:
+                    raise RejectedMediaError(
+                        413,
+                        f"the video lasts more than the limit of {limits.max_duration_s:.0f} s "
+                        f"(by frame {frames - 1}: {seconds:.1f} s)",
+                    )
+                if each_frame is not None:
+                    each_frame(frames)
+    except av.error.FFmpegError as exc:
+        raise RejectedMediaError(415, f"the video cannot be decoded ({exc.strerror})") from None
+    if frames == 0:
+        raise RejectedMediaError(415, "the video has no frame that decodes")
+    return VideoScan(frames, max(last_s, float(frames / rate)))
 
 
 def check_media(path: Path, limits: Limits) -> MediaFacts:

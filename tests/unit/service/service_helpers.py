@@ -67,6 +67,22 @@ class Service:
         )
 
 
+# How plaintext media files begin: MP4/MOV (after the box size), Matroska/WebM, PNG, JPEG, raw H.264, RIFF.
+MEDIA_MAGIC = ((4, b"ftyp"), (0, b"\x1aE\xdf\xa3"), (0, b"\x89PNG"), (0, b"\xff\xd8\xff"), (0, b"\0\0\0\1"))
+
+
+def plaintext_leftovers(root: Path, originals: tuple[bytes, ...] = ()) -> list[Path]:
+    """Return the files under ``root`` that begin like media or hold a 256-byte run of an original."""
+    runs = [o[i : i + 256] for o in originals for i in range(0, max(len(o) - 256, 1), 512)]
+    found = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        magic = any(data[at : at + len(sig)] == sig for at, sig in MEDIA_MAGIC)
+        if magic or data.startswith(b"RIFF") or any(run in data for run in runs):
+            found.append(path)
+    return found
+
+
 @pytest.fixture
 def service(service_settings: ServiceSettings) -> Iterator[Service]:
     """Start the app (lifespan included) on a fresh data folder."""
