@@ -23,6 +23,7 @@ from veil.service.routes_jobs import router as jobs_router
 from veil.service.schemas import AuditEntryOut
 from veil.service.settings import ServiceSettings
 from veil.service.state import ServiceState
+from veil.service.webhook_queue import WebhookDispatcher
 from veil.service.worker import load_factory
 
 __all__ = ["create_app"]
@@ -64,12 +65,18 @@ def create_app(settings: ServiceSettings, *, log_level: int = logging.WARNING) -
         pool = WorkerPool(state, log_level)
         pool.start()
         app.state.pool = pool
+        webhooks = WebhookDispatcher(
+            state.webhooks, state.keys.webhook_secret, allow_private=settings.allow_private_webhooks
+        )
+        webhooks.start()
+        app.state.webhooks = webhooks
         flusher = asyncio.create_task(_flush_every(guard, _AUTH_FLUSH_S))
         try:
             yield
         finally:
             flusher.cancel()
             pool.stop()
+            webhooks.stop()
             guard.flush()
             state.close()
 

@@ -31,7 +31,6 @@ from veil.service.operations import (
 from veil.service.options import build_config
 from veil.service.settings import ServiceSettings
 from veil.service.state import ServiceState
-from veil.service.webhooks import send_webhook
 
 __all__ = ["JobCancelledError", "Worker", "load_factory", "worker_main"]
 
@@ -249,13 +248,9 @@ class Worker:
             outcome="ok" if error is None else "error",
             detail={"attempt": job.attempts, **({"error": error} if error else {})},
         )
-        if job.webhook_url:
-            secret = self._state.keys.webhook_secret(job.key_id)
-            if secret is not None:
-                payload = {"job_id": job.id, "state": outcome, "error": error, "operation": job.operation}
-                allow_private = self._state.settings.allow_private_webhooks
-                delivered = send_webhook(job.webhook_url, secret, payload, allow_private=allow_private)
-                _log.info("job %s: webhook %s", job.id, "delivered" if delivered else "not delivered")
+        # Only queued here: the server's dispatcher sends it, so a slow receiver holds up no job.
+        if self._state.webhooks.enqueue(job, outcome, error) is not None:
+            _log.info("job %s: webhook queued", job.id)
 
 
 def _file_digest(path: Path) -> str:
