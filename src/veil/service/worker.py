@@ -29,6 +29,7 @@ from veil.service.operations import (
     run_operation,
 )
 from veil.service.options import build_config
+from veil.service.redaction import PathRedactor
 from veil.service.settings import ServiceSettings
 from veil.service.state import ServiceState
 
@@ -124,6 +125,7 @@ class Worker:
         self._state = state
         self._parent_pid = parent_pid
         self._pipelines = _PipelineCache(load_factory(state.settings.pipeline_factory))
+        self._redactor = PathRedactor([state.settings.data_dir])
         self.stop = threading.Event()
 
     def run_forever(self) -> None:
@@ -220,7 +222,7 @@ class Worker:
                 result_sha256=digests[BlobKind.RESULT],
                 result_bytes=result.stat().st_size,
                 has_detections=detections is not None,
-                report={"operation": job.operation, **report},
+                report=self._redactor.value({"operation": job.operation, **report}),
                 run_s=run_s,
                 frames_done=frames[0],
                 frames_total=frames[1],
@@ -234,6 +236,7 @@ class Worker:
         self._after_final(job, "succeeded")
 
     def _finish_failed(self, job: Job, error: str) -> None:
+        error = self._redactor.text(error)
         if self._state.jobs.fail(job, error):
             self._after_final(job, "failed", error)
 
