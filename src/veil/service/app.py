@@ -13,10 +13,10 @@ from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from veil.service.auth_guard import FailedAuthGuard
+from veil.service.auth_guard import AuthShield, FailedAuthGuard
 from veil.service.context import AppContext, context_of, require
 from veil.service.image_slots import ImageSlots
-from veil.service.keys import KeyRecord, Scope
+from veil.service.keys import ApiKeyStore, KeyRecord, Scope
 from veil.service.pool import WorkerPool
 from veil.service.ratelimit import RateLimiter
 from veil.service.routes_images import router as images_router
@@ -44,6 +44,11 @@ async def _flush_every(guard: FailedAuthGuard, interval_s: float) -> None:
     while True:
         await asyncio.sleep(interval_s)
         await run_in_threadpool(guard.flush, due_only=True)
+
+
+def _guard_of(app: FastAPI) -> tuple[FailedAuthGuard, ApiKeyStore] | None:
+    context: AppContext | None = getattr(app.state, "veil", None)
+    return None if context is None else (context.auth_guard, context.state.keys)
 
 
 def _console_file(name: str) -> str:
@@ -105,6 +110,9 @@ def create_app(settings: ServiceSettings, *, log_level: int = logging.WARNING) -
         if request.url.scheme == "https":
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
+
+    # Outermost, so a flood past its budget is answered before any other middleware runs.
+    app.add_middleware(AuthShield, guard_of=_guard_of)
 
     @app.get("/", include_in_schema=False)
     def console() -> HTMLResponse:
