@@ -13,9 +13,10 @@ from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from veil.service.auth_guard import FailedAuthGuard
+from veil.service.auth_guard import AuthShield, FailedAuthGuard
 from veil.service.context import AppContext, context_of, require
-from veil.service.keys import KeyRecord, Scope
+from veil.service.image_slots import ImageSlots
+from veil.service.keys import ApiKeyStore, KeyRecord, Scope
 from veil.service.pool import WorkerPool
 from veil.service.ratelimit import RateLimiter
 from veil.service.routes_images import router as images_router
@@ -23,6 +24,7 @@ from veil.service.routes_jobs import router as jobs_router
 from veil.service.schemas import AuditEntryOut
 from veil.service.settings import ServiceSettings
 from veil.service.state import ServiceState
+from veil.service.webhook_queue import WebhookDispatcher
 from veil.service.worker import load_factory
 
 __all__ = ["create_app"]
@@ -44,6 +46,11 @@ async def _flush_every(guard: FailedAuthGuard, interval_s: float) -> None:
         await run_in_threadpool(guard.flush, due_only=True)
 
 
+def _guard_of(app: FastAPI) -> tuple[FailedAuthGuard, ApiKeyStore] | None:
+    context: AppContext | None = getattr(app.state, "veil", None)
+    return None if context is None else (context.auth_guard, context.state.keys)
+
+
 def _console_file(name: str) -> str:
     return resources.files("veil.service").joinpath("console", name).read_text(encoding="utf-8")
 
@@ -55,21 +62,33 @@ def create_app(settings: ServiceSettings, *, log_level: int = logging.WARNING) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = ServiceState.open(settings)
         guard = FailedAuthGuard(state.audit)
+        factory = load_factory(settings.pipeline_factory)
+        images = ImageSlots(
+            factory, slots=settings.image_slots, queue_per_tenant=settings.image_queue_per_tenant
+        )
         app.state.veil = AppContext(
             state=state,
             limiter=RateLimiter(settings.rate_per_minute, settings.rate_burst),
-            pipeline_factory=load_factory(settings.pipeline_factory),
+            pipeline_factory=factory,
             auth_guard=guard,
+            images=images,
         )
         pool = WorkerPool(state, log_level)
         pool.start()
         app.state.pool = pool
+        webhooks = WebhookDispatcher(
+            state.webhooks, state.keys.webhook_secret, allow_private=settings.allow_private_webhooks
+        )
+        webhooks.start()
+        app.state.webhooks = webhooks
         flusher = asyncio.create_task(_flush_every(guard, _AUTH_FLUSH_S))
         try:
             yield
         finally:
             flusher.cancel()
             pool.stop()
+            webhooks.stop()
+            images.close()
             guard.flush()
             state.close()
 
@@ -92,6 +111,9 @@ def create_app(settings: ServiceSettings, *, log_level: int = logging.WARNING) -
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
 
+    # Outermost, so a flood past its budget is answered before any other middleware runs.
+    app.add_middleware(AuthShield, guard_of=_guard_of)
+
     @app.get("/", include_in_schema=False)
     def console() -> HTMLResponse:
         return HTMLResponse(_console_file("index.html"), headers={"Content-Security-Policy": _CSP})
@@ -104,7 +126,9 @@ def create_app(settings: ServiceSettings, *, log_level: int = logging.WARNING) -
 
     @app.get("/healthz", tags=["service"], summary="Liveness: the app answers and the store opens")
     def health(context: Annotated[AppContext, Depends(context_of)]) -> dict[str, object]:
-        return {"status": "ok", "jobs": context.state.jobs.counts()}
+        # Unauthenticated: says nothing about any tenant's jobs.
+        context.state.db.conn.execute("SELECT 1 FROM jobs LIMIT 1").fetchall()
+        return {"status": "ok"}
 
     @app.get(
         "/v1/audit", tags=["service"], response_model=list[AuditEntryOut], summary="This tenant's audit log"

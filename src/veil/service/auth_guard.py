@@ -10,18 +10,27 @@ whatever a flood sends.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from veil.service.audit_log import AuditLog, bounded
+from veil.service.keys import ApiKeyStore, key_id_of
 from veil.service.ratelimit import RateLimiter
 
-__all__ = ["FailedAuthGuard", "client_network"]
+__all__ = ["AuthShield", "FailedAuthGuard", "client_network"]
 
 _OVERFLOW = ("*", "*", "*")
+# A refused request is answered after a pause, so each of a flood's connections sends few requests;
+# past this many paused at once they are answered at once (each pause holds the request in memory).
+_REFUSAL_PAUSE_S = 1.0
+_MAX_PAUSED = 256
 # The longest path or key id an audit row keeps of a failed request.
 _PATH_CHARS = 200
 _KEY_ID_CHARS = 32
@@ -86,6 +95,10 @@ class FailedAuthGuard:
         self._write(group, short_path, count=1, action="auth")
         return 0.0
 
+    def refusing(self, client: str | None) -> float:
+        """Return the seconds ``client`` must wait before its next failure is even looked at (0: none)."""
+        return self._limiter.waiting(client_network(client))
+
     def flush(self, *, due_only: bool = False) -> None:
         """Log the repeats counted so far (only once the window is over when ``due_only``)."""
         with self._lock:
@@ -106,3 +119,73 @@ class FailedAuthGuard:
             outcome="denied",
             detail={"client": client, "key_id": key_id, "reason": reason, "path": path, "count": count},
         )
+
+
+class AuthShield:
+    """ASGI middleware: a client past its failure budget is answered 429 before any other work.
+
+    Only requests carrying a key this process already verified get through, so a client sharing an
+    address with a flood (a NAT, a proxy) keeps working; everything else from that client costs a
+    header lookup and a counter until its budget refills, and is answered after a pause that costs the
+    server nothing but slows each flooding connection down. ``guard_of(app)`` returns the app's guard
+    and key store once the app has started.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        guard_of: Callable[[Any], tuple[FailedAuthGuard, ApiKeyStore] | None],
+        pause_s: float = _REFUSAL_PAUSE_S,
+    ) -> None:
+        self._app = app
+        self._guard_of = guard_of
+        self._pause_s = pause_s
+        self._paused = 0  # changed on the event loop's thread only
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+            await self._app(scope, receive, send)
+            return
+        found = self._guard_of(scope["app"])
+        client = scope["client"][0] if scope.get("client") else None
+        if found is None or not found[0].refusing(client):
+            await self._app(scope, receive, send)
+            return
+        guard, keys = found
+        token = _bearer(scope)
+        if token is not None and keys.was_verified(token):
+            await self._app(scope, receive, send)
+            return
+        wait_s = guard.failed(
+            client or "-", key_id_of(token or ""), scope["path"], "refused while over budget"
+        )
+        if self._paused < _MAX_PAUSED:
+            self._paused += 1
+            try:
+                await asyncio.sleep(self._pause_s)
+            finally:
+                self._paused -= 1
+        retry = str(max(1, round(wait_s)))
+        body = b'{"detail":"too many failed authentications; retry in ' + retry.encode() + b' s"}'
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 429,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"retry-after", retry.encode()),
+                    (b"cache-control", b"no-store"),
+                    (b"x-content-type-options", b"nosniff"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+def _bearer(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() if scheme.lower() == "bearer" else None
+    return None

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -14,6 +13,7 @@ from veil.api import Pipeline
 from veil.pipeline.config import PipelineConfig
 from veil.service.audit_log import bounded
 from veil.service.auth_guard import FailedAuthGuard
+from veil.service.image_slots import ImageSlots
 from veil.service.keys import AuthBusyError, KeyRecord, Scope, key_id_of
 from veil.service.ratelimit import RateLimiter
 from veil.service.state import ServiceState
@@ -25,23 +25,13 @@ _bearer = HTTPBearer(auto_error=False, description="An API key made by `veil key
 
 @dataclass
 class AppContext:
-    """What the routes of one app share: the data directory's stores, the limiter, loaded pipelines."""
+    """What the routes of one app share: the data directory's stores, the limiters, the image slots."""
 
     state: ServiceState
     limiter: RateLimiter
     pipeline_factory: Callable[[PipelineConfig], Pipeline]
     auth_guard: FailedAuthGuard
-    image_lock: threading.Lock = field(default_factory=threading.Lock)
-    image_pipelines: dict[str, Pipeline] = field(default_factory=dict)
-
-    def image_pipeline(self, config: PipelineConfig) -> Pipeline:
-        """Return the loaded pipeline for ``config`` (call with ``image_lock`` held)."""
-        key = repr(config)
-        if key not in self.image_pipelines:
-            if len(self.image_pipelines) >= 2:
-                self.image_pipelines.pop(next(iter(self.image_pipelines))).close()
-            self.image_pipelines[key] = self.pipeline_factory(config)
-        return self.image_pipelines[key]
+    images: ImageSlots
 
 
 def context_of(request: Request) -> AppContext:

@@ -206,6 +206,12 @@ class ApiKeyStore:
         self._verified[key_id] = digest
         return _record(row)
 
+    def was_verified(self, token: str) -> bool:
+        """Return whether ``token`` passed :meth:`verify` in this process (a hint: verify still decides)."""
+        parts = _split(token)
+        cached = self._verified.get(parts[0]) if parts else None
+        return cached is not None and hmac.compare_digest(cached, hashlib.sha256(token.encode()).digest())
+
     def _locked(self, key_id: str) -> bool:
         with self._lock:
             return self._locked_until.get(key_id, 0.0) > time.monotonic()

@@ -143,6 +143,9 @@ class _Collector:
                 self._dest, self._filename or "upload", self._size, self._digest.hexdigest()
             )
             return
+        if self._name in self.form.fields:
+            # Which of two values counts would be a guess; a client that sends both made a mistake.
+            self._fail(400, f"form field {self._name!r} is given more than once; send it once")
         try:
             self.form.fields[self._name] = self._text.decode("utf-8")
         except UnicodeDecodeError:

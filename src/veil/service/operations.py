@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import importlib
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,15 +92,40 @@ def _report_of(value: object) -> dict[str, Any]:
     return dict(value) if isinstance(value, Mapping) else {}
 
 
-def _box(text: str) -> tuple[float, float, float, float]:
-    parts = [float(v) for v in text.split(",")]
-    if len(parts) != 4:
-        raise ConfigError(f"box={text!r} must be x1,y1,x2,y2 in frame pixels")
-    return parts[0], parts[1], parts[2], parts[3]
+def _box(text: str, frame_size: tuple[int, int] | None) -> tuple[float, float, float, float]:
+    try:
+        parts = [float(v) for v in text.split(",")]
+    except ValueError:
+        parts = []
+    if len(parts) != 4 or not all(math.isfinite(v) for v in parts):
+        raise ConfigError(f"box={text!r} must be four finite numbers x1,y1,x2,y2 in frame pixels")
+    x1, y1, x2, y2 = parts
+    if not (x1 < x2 and y1 < y2):
+        raise ConfigError(f"box={text!r} is empty: x1 < x2 and y1 < y2 are needed")
+    if frame_size is not None:
+        width, height = frame_size
+        if x1 < 0 or y1 < 0 or x2 > width or y2 > height:
+            raise ConfigError(f"box={text!r} is not inside the {width}×{height} frame")
+    return x1, y1, x2, y2
 
 
-def removal_settings(options: Mapping[str, str], config: PipelineConfig) -> Any:
-    """Return the removal package's settings for the request's ``box``, ``track_id`` and shared options."""
+def _track_id(text: str) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2**31:
+        raise ConfigError(f"track_id={text!r} must be a whole number in [0, 2**31)")
+    return value
+
+
+def removal_settings(
+    options: Mapping[str, str], config: PipelineConfig, frame_size: tuple[int, int] | None = None
+) -> Any:
+    """Return the removal package's settings for the request's ``box``, ``track_id`` and shared options.
+
+    ``frame_size`` (width, height), when known, is what the box must lie inside.
+    """
     settings_type = _load("veil.removal:RemovalSettings")
     kwargs: dict[str, Any] = {
         "encoder": config.encoder,
@@ -107,15 +133,12 @@ def removal_settings(options: Mapping[str, str], config: PipelineConfig) -> Any:
         "strip_location": config.strip_location,
         "max_pixels": config.max_pixels,
     }
-    try:
-        if options.get("targets"):
-            kwargs["targets"] = config.targets
-        if options.get("box"):
-            kwargs["box_xyxy"] = _box(options["box"])
-        if options.get("track_id"):
-            kwargs["track_id"] = int(options["track_id"])
-    except ValueError as exc:
-        raise ConfigError(f"removal options: {exc}") from None
+    if options.get("targets"):
+        kwargs["targets"] = config.targets
+    if options.get("box"):
+        kwargs["box_xyxy"] = _box(options["box"], frame_size)
+    if options.get("track_id"):
+        kwargs["track_id"] = _track_id(options["track_id"])
     return settings_type(**kwargs)
 
 
@@ -178,13 +201,18 @@ def extra_options(operation: Operation) -> Mapping[str, str]:
     return REMOVAL_HELP if removal else MappingProxyType({})
 
 
-def check_options(operation: Operation, options: Mapping[str, str]) -> None:
-    """Raise ConfigError when ``options`` do not suit ``operation`` (checked at submission)."""
+def check_options(
+    operation: Operation, options: Mapping[str, str], frame_size: tuple[int, int] | None = None
+) -> None:
+    """Raise ConfigError when ``options`` do not suit ``operation`` (checked at submission).
+
+    ``frame_size`` (width, height) is the upload's, as probed: a box must lie inside it.
+    """
     config = build_config(options, extra=extra_options(operation))
     if operation is Operation.REMOVE_STATIC_OBJECT and not (options.get("box") or options.get("track_id")):
         raise ConfigError("remove-static-object needs box or track_id: name the object to remove")
     if extra_options(operation):
-        removal_settings(options, config)
+        removal_settings(options, config, frame_size)
 
 
 def check_available(operation: Operation) -> None:

@@ -10,7 +10,7 @@ from veil.api import PrivacyLevel, UserChoices
 from veil.errors import ConfigError
 from veil.pipeline.config import DEFAULT_TARGETS, FailMode, PipelineConfig
 
-__all__ = ["OPTION_HELP", "REMOVAL_HELP", "build_config", "validate_options"]
+__all__ = ["OPTION_HELP", "REMOVAL_HELP", "build_config", "parse_bool", "validate_options"]
 
 _DEFAULTS = PipelineConfig()
 # Encoders a client may ask for; the server runs FFmpeg, so arbitrary encoder names are not accepted.
@@ -48,7 +48,8 @@ REMOVAL_HELP: Mapping[str, str] = {
 }
 
 
-def _bool(name: str, text: str) -> bool:
+def parse_bool(name: str, text: str) -> bool:
+    """Return the boolean form field ``name``; anything but true/false (1/0, yes/no, on/off) is an error."""
     value = text.strip().lower()
     if value in _TRUE:
         return True
@@ -103,12 +104,12 @@ def build_config(
         margin=None if margin is None else _number("margin", margin, float),
         on_error=FailMode(on_error),
         detect_size=None if detect_size is None else int(_number("detect_size", detect_size, int)),
-        tile=_bool("tile", get("tile", "")),
+        tile=parse_bool("tile", get("tile", "")),
         codec=codec,
         crf=int(_number("crf", get("crf", str(_DEFAULTS.encoder.crf)), int)),
         preset=preset,
-        keep_audio=not _bool("no_audio", get("no_audio", "")),
-        strip_location=not _bool("keep_location", get("keep_location", "")),
+        keep_audio=not parse_bool("no_audio", get("no_audio", "")),
+        strip_location=not parse_bool("keep_location", get("keep_location", "")),
         models_dir=models_dir,
         max_pixels=max_pixels or _DEFAULTS.max_pixels,
     ).to_config()

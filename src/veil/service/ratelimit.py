@@ -42,6 +42,17 @@ class RateLimiter:
             self._buckets[key] = (tokens, now)
             return (1.0 - tokens) / rate
 
+    def waiting(self, key: str, per_minute: float | None = None) -> float:
+        """Return the seconds until ``key`` has a token again (0 when it has one), spending nothing."""
+        rate = (per_minute or self._per_minute) / 60.0
+        now = self._clock()
+        with self._lock:
+            if key not in self._buckets:
+                return 0.0
+            tokens, last = self._buckets[key]
+        tokens = min(float(max(self._burst, 1)), tokens + (now - last) * rate)
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / rate
+
     def _forget(self, now: float) -> None:
         # Keys unseen long enough to have refilled carry nothing; if all are busy, the oldest half go.
         refill_s = max(self._burst, 1) / ((self._per_minute or 1.0) / 60.0)

@@ -12,11 +12,13 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from veil.errors import ConfigError, VeilError
-from veil.pipeline.config import RunOptions
+from veil.pipeline.config import PipelineConfig, RunOptions
 from veil.service.context import AppContext, context_of, require
+from veil.service.image_slots import ImageSlot, TenantQueueFullError
 from veil.service.keys import KeyRecord, Scope
 from veil.service.media_check import media_suffix
 from veil.service.options import OPTION_HELP, build_config, validate_options
+from veil.service.redaction import PathRedactor
 from veil.service.uploads import receive_upload
 
 __all__ = ["router"]
@@ -33,11 +35,14 @@ _IMAGE_FORM_SCHEMA: dict[str, Any] = {
 }
 
 
-def _anonymize(context: AppContext, src: Path, dst: Path, options: dict[str, str]) -> None:
-    config = build_config(options)
-    with context.image_lock:  # a pipeline's models are not shared between threads
-        pipeline = context.image_pipeline(config)
-        pipeline.anonymize_file(src, dst, RunOptions())
+def _anonymize(slot: ImageSlot, src: Path, dst: Path, config: PipelineConfig) -> None:
+    slot.pipeline(config).anonymize_file(src, dst, RunOptions())
+
+
+def _queue_full(tenant: str) -> HTTPException:
+    return HTTPException(
+        429, f"tenant {tenant!r} has too many images waiting; retry shortly", {"Retry-After": "1"}
+    )
 
 
 @router.post(
@@ -56,22 +61,31 @@ async def anonymize_image(
 ) -> Response:
     """Return the uploaded image with faces and plates (or the asked-for targets) hidden."""
     started = time.perf_counter()
-    received = await receive_upload(request, context, context.state.settings.limits.max_image_bytes)
+    settings = context.state.settings
+    if context.images.waiting(key.tenant) >= settings.image_queue_per_tenant:
+        raise _queue_full(key.tenant)  # before the upload is read: a full queue costs nothing more
+    received = await receive_upload(request, context, settings.limits.max_image_bytes)
     scratch = context.state.blobs.scratch("")
     try:
         if received.facts.kind != "image":
             raise HTTPException(415, "this endpoint takes a single image; submit videos to /v1/jobs")
+        limits = settings.limits
         try:
             options = validate_options(received.fields)
+            config = build_config(options, max_pixels=limits.max_width_px * limits.max_height_px)
         except ConfigError as exc:
             raise HTTPException(422, str(exc)) from None
         suffix = media_suffix(received.file.filename, "image")
         src, dst = scratch / f"input{suffix}", scratch / f"output{suffix}"
         received.file.path.replace(src)
         try:
-            await run_in_threadpool(_anonymize, context, src, dst, options)
+            async with context.images.hold(key.tenant) as slot:
+                await run_in_threadpool(_anonymize, slot, src, dst, config)
+        except TenantQueueFullError:
+            raise _queue_full(key.tenant) from None
         except VeilError as exc:
-            raise HTTPException(422, f"the image could not be anonymized: {exc}") from None
+            message = PathRedactor([settings.data_dir]).text(str(exc))
+            raise HTTPException(422, f"the image could not be anonymized: {message}") from None
         body = dst.read_bytes()
     finally:
         received.file.path.unlink(missing_ok=True)

@@ -23,7 +23,7 @@ from veil.service.operations import (
     check_options,
     extra_options,
 )
-from veil.service.options import OPTION_HELP, REMOVAL_HELP, validate_options
+from veil.service.options import OPTION_HELP, REMOVAL_HELP, parse_bool, validate_options
 from veil.service.schemas import JobList, JobOut
 from veil.service.uploads import Received, receive_upload
 from veil.service.webhooks import check_webhook_url
@@ -82,10 +82,10 @@ def _new_job(
     options = {k: v for k, v in fields.items() if k not in _RESERVED}
     try:
         options = validate_options(options, extra_options(operation))
-        check_options(operation, options)
+        check_options(operation, options, (received.facts.width, received.facts.height))
         url = fields.get("webhook_url")
         webhook = check_webhook_url(url, allow_private=allow_private_webhooks) if url else None
-        retain = fields.get("retain_original", "false").strip().lower() in {"1", "true", "yes", "on"}
+        retain = parse_bool("retain_original", fields.get("retain_original", ""))
     except (ConfigError, ValueError) as exc:
         raise HTTPException(422, str(exc)) from None
     return NewJob(

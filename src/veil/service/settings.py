@@ -55,7 +55,10 @@ class ServiceSettings:
         limits: upload limits.
         poll_interval_s: how often idle workers look for work.
         allow_private_webhooks: let webhooks go to loopback and private addresses (a test rig, an
-            intranet); by default they go to public addresses only.
+            intranet); by default they go to public addresses only. Link-local and cloud metadata
+            addresses are refused either way.
+        image_slots: synchronous image requests processed at once (each slot loads its own models).
+        image_queue_per_tenant: image requests of one tenant that may wait for a slot; more get 429.
     """
 
     data_dir: Path
@@ -70,6 +73,8 @@ class ServiceSettings:
     limits: Limits = field(default_factory=Limits)
     poll_interval_s: float = 0.2
     allow_private_webhooks: bool = False
+    image_slots: int = 2
+    image_queue_per_tenant: int = 8
 
     def __post_init__(self) -> None:
         if not 0 <= self.workers <= 64:
@@ -80,6 +85,11 @@ class ServiceSettings:
             raise ConfigError("result_ttl_s and lease_s must be positive")
         if self.rate_per_minute <= 0 or self.rate_burst < 1:
             raise ConfigError("rate_per_minute must be positive and rate_burst at least 1")
+        if not 1 <= self.image_slots <= 64 or self.image_queue_per_tenant < 0:
+            raise ConfigError(
+                f"image_slots={self.image_slots!r} must be in [1, 64] and "
+                f"image_queue_per_tenant={self.image_queue_per_tenant!r} at least 0"
+            )
         if ":" not in self.pipeline_factory:
             raise ConfigError(f"pipeline_factory={self.pipeline_factory!r} must look like 'module:callable'")
 

@@ -11,6 +11,7 @@ from veil.service.db import Database
 from veil.service.jobs import JobStore
 from veil.service.keys import ApiKeyStore
 from veil.service.settings import ServiceSettings
+from veil.service.webhook_queue import WebhookQueue
 
 __all__ = ["ServiceState"]
 
@@ -25,6 +26,7 @@ class ServiceState:
     blobs: BlobStore
     keys: ApiKeyStore
     audit: AuditLog
+    webhooks: WebhookQueue
 
     @classmethod
     def open(cls, settings: ServiceSettings) -> ServiceState:
@@ -40,6 +42,7 @@ class ServiceState:
             blobs=BlobStore(key, settings.blob_dir, settings.work_dir),
             keys=ApiKeyStore(db, key),
             audit=AuditLog(db),
+            webhooks=WebhookQueue(db),
         )
 
     def close(self) -> None:

@@ -29,9 +29,9 @@ from veil.service.operations import (
     run_operation,
 )
 from veil.service.options import build_config
+from veil.service.redaction import PathRedactor
 from veil.service.settings import ServiceSettings
 from veil.service.state import ServiceState
-from veil.service.webhooks import send_webhook
 
 __all__ = ["JobCancelledError", "Worker", "load_factory", "worker_main"]
 
@@ -125,6 +125,7 @@ class Worker:
         self._state = state
         self._parent_pid = parent_pid
         self._pipelines = _PipelineCache(load_factory(state.settings.pipeline_factory))
+        self._redactor = PathRedactor([state.settings.data_dir])
         self.stop = threading.Event()
 
     def run_forever(self) -> None:
@@ -221,7 +222,7 @@ class Worker:
                 result_sha256=digests[BlobKind.RESULT],
                 result_bytes=result.stat().st_size,
                 has_detections=detections is not None,
-                report={"operation": job.operation, **report},
+                report=self._redactor.value({"operation": job.operation, **report}),
                 run_s=run_s,
                 frames_done=frames[0],
                 frames_total=frames[1],
@@ -235,6 +236,7 @@ class Worker:
         self._after_final(job, "succeeded")
 
     def _finish_failed(self, job: Job, error: str) -> None:
+        error = self._redactor.text(error)
         if self._state.jobs.fail(job, error):
             self._after_final(job, "failed", error)
 
@@ -249,13 +251,9 @@ class Worker:
             outcome="ok" if error is None else "error",
             detail={"attempt": job.attempts, **({"error": error} if error else {})},
         )
-        if job.webhook_url:
-            secret = self._state.keys.webhook_secret(job.key_id)
-            if secret is not None:
-                payload = {"job_id": job.id, "state": outcome, "error": error, "operation": job.operation}
-                allow_private = self._state.settings.allow_private_webhooks
-                delivered = send_webhook(job.webhook_url, secret, payload, allow_private=allow_private)
-                _log.info("job %s: webhook %s", job.id, "delivered" if delivered else "not delivered")
+        # Only queued here: the server's dispatcher sends it, so a slow receiver holds up no job.
+        if self._state.webhooks.enqueue(job, outcome, error) is not None:
+            _log.info("job %s: webhook queued", job.id)
 
 
 def _file_digest(path: Path) -> str:

@@ -12,7 +12,7 @@ from veil.service.multipart_form import safe_filename
 from veil.service.options import build_config
 from veil.service.ratelimit import RateLimiter
 from veil.service.server import check_listen
-from veil.service.webhooks import check_webhook_url, send_webhook, sign, verify_signature
+from veil.service.webhooks import check_webhook_url, post_once, sign, verify_signature
 from veil.types import ObjectClass
 
 SRC = Path(__file__).resolve().parents[3] / "src" / "veil"
@@ -94,25 +94,56 @@ def test_webhook_urls_must_be_plain_http(url: str) -> None:
         "http://localhost/hook",
         "http://10.1.2.3/hook",
         "http://192.168.0.10/hook",
-        "http://169.254.169.254/latest/meta-data/",  # cloud metadata
+        "http://100.64.0.1/hook",  # carrier-grade NAT
         "http://[::1]/hook",
-        "http://0.0.0.0/hook",
+        "http://[fc00::1]/hook",
+        # IPv6 forms that carry an internal IPv4 address: mapped, translated, compatible, NAT64, 6to4.
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://[::ffff:0:10.0.0.1]/hook",
+        "http://[::127.0.0.1]/hook",
+        "http://[64:ff9b::7f00:1]/hook",
+        "http://[2002:c0a8:a::]/hook",
     ],
 )
 def test_webhooks_go_to_public_addresses_only_unless_allowed(url: str) -> None:
-    with pytest.raises(ValueError, match=r"non-public address.*--allow-private-webhooks"):
+    with pytest.raises(ValueError, match=r"resolves to .*--allow-private-webhooks"):
         check_webhook_url(url)
     assert check_webhook_url(url, allow_private=True) == url
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",  # AWS, GCP, Azure, OCI instance metadata
+        "http://[fe80::1]/hook",
+        "http://168.63.129.16/machine",  # Azure wire server
+        "http://100.100.100.200/latest/meta-data/",  # Alibaba Cloud
+        "http://[fd00:ec2::254]/latest/meta-data/",  # AWS over IPv6
+        "http://[64:ff9b::a9fe:a9fe]/latest/",  # NAT64 of 169.254.169.254
+        "http://[2002:a9fe:a9fe::]/latest/",  # 6to4 of it
+        "http://[::ffff:169.254.169.254]/latest/",
+        "http://[::169.254.169.254]/latest/",
+        "http://[64:ff9b:1::a9fe:a9fe]/latest/",  # local-use NAT64
+        "http://0.0.0.0/hook",
+        "http://224.0.0.1/hook",
+    ],
+)
+def test_link_local_metadata_and_non_unicast_addresses_are_refused_always(url: str) -> None:
+    for allow_private in (False, True):
+        with pytest.raises(ValueError, match="resolves to"):
+            check_webhook_url(url, allow_private=allow_private)
+
+
 def test_public_and_unresolvable_webhook_hosts() -> None:
     assert check_webhook_url("https://93.184.216.34/hook") == "https://93.184.216.34/hook"
+    assert check_webhook_url("https://[64:ff9b::5db8:d822]/hook")  # NAT64 of a public address
     with pytest.raises(ValueError, match="cannot be resolved"):
         check_webhook_url("https://no-such-host.invalid/hook")
 
 
 def test_a_webhook_to_a_private_address_is_not_sent() -> None:
-    assert not send_webhook("http://127.0.0.1:9/hook", "s3cret", {"job_id": "x"}, attempts=1)
+    attempt = post_once("http://127.0.0.1:9/hook", "s3cret", b"{}", "whd_1")
+    assert not attempt.delivered and not attempt.retry and "non-public" in attempt.detail
 
 
 @pytest.mark.parametrize(
