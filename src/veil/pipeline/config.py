@@ -106,6 +106,9 @@ class DetectionConfig:
         intra_op_threads: ONNX Runtime threads per session (0: automatic, one per session, because
             Veil's stages already run in parallel).
         providers: ONNX Runtime execution providers in order of preference; empty: best available.
+        face_evidence: an unsure face on a vehicle (with no person around it) or of vehicle size is kept
+            only if CenterFace also finds it on a close-up crop (car rears and tail lights are the
+            commonest false faces on road footage). False keeps every face the detectors report.
     """
 
     detect_long_side_px: int = 1280
@@ -113,6 +116,7 @@ class DetectionConfig:
     tile_size_px: int = 640
     intra_op_threads: int = 0
     providers: tuple[str, ...] = ()
+    face_evidence: bool = True
 
     def __post_init__(self) -> None:
         if self.detect_long_side_px != 0:
