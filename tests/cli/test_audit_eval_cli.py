@@ -25,6 +25,12 @@ def test_parse_fail_over_bare_value_covers_the_leak_classes() -> None:
     assert parse_fail_over("face=0, person=0.5") == {ObjectClass.FACE: 0.0, ObjectClass.PERSON: 0.5}
 
 
+def test_parse_fail_over_bare_value_covers_the_targeted_classes_only() -> None:
+    targets = frozenset({ObjectClass.FACE, ObjectClass.LICENSE_PLATE, ObjectClass.PERSON})
+    assert parse_fail_over("0", targets) == {ObjectClass.FACE: 0.0, ObjectClass.LICENSE_PLATE: 0.0}
+    assert parse_fail_over("text=0.1", targets) == {ObjectClass.TEXT: 0.1}  # named: always applies
+
+
 @pytest.mark.parametrize("text", ["", "face=2", "nose=0.1", "lots"])
 def test_parse_fail_over_rejects_nonsense(text: str) -> None:
     with pytest.raises(click.BadParameter):
@@ -57,3 +63,33 @@ def test_eval_rejects_an_unknown_method(tmp_path: Path) -> None:
 
 def test_leak_exit_code_is_its_own() -> None:
     assert ExitCode.LEAK == 8 and len({int(c) for c in ExitCode}) == len(ExitCode)
+
+
+def test_audit_summary_rates_targeted_classes_and_lists_the_rest_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from veil import evaluation
+    from veil.evaluation.audit_frame import AuditItem, FrameAudit
+    from veil.evaluation.audit_report import AuditedFrame, AuditReport
+
+    def item(label: ObjectClass, leaked: bool) -> AuditItem:
+        return AuditItem(label, (0, 0, 4, 4), True, leaked, 1.0 if leaked else 0.0, 1.0, 0.0, 0.0)
+
+    def fake_audit(
+        anonymized: Path, original: Path, options: object, progress: object, **_: object
+    ) -> AuditReport:
+        report = AuditReport(str(anonymized), str(original), options)  # type: ignore[arg-type]
+        items = (item(ObjectClass.FACE, False), item(ObjectClass.TEXT, True), item(ObjectClass.TEXT, True))
+        report.frames.append(AuditedFrame("a.png", 0, None, FrameAudit(items)))
+        return report
+
+    monkeypatch.setattr(evaluation, "audit_paths", fake_audit)
+    image = tmp_path / "a.png"
+    PILImage.fromarray(np.zeros((8, 8, 3), np.uint8)).save(image)
+    args = ["audit", str(image), "--original", str(image), "--classes", "face,text"]
+    result = CliRunner().invoke(cli, [*args, "--fail-over", "0"])
+    assert result.exit_code == 0, result.output  # the readable sign is not the anonymizer's leak
+    assert "leak rate (face): 0.0%" in result.output
+    assert "text (not targeted): 2/2 still readable" in result.output
+    failed = CliRunner().invoke(cli, [*args, "--targets", "face,text", "--fail-over", "0"])
+    assert failed.exit_code == ExitCode.LEAK

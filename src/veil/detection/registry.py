@@ -119,11 +119,12 @@ def build_detectors(targets: frozenset[ObjectClass], config: PipelineConfig) -> 
 def build_detector(targets: frozenset[ObjectClass], config: PipelineConfig) -> Detector:
     """Return one detector for ``targets``, composed from Veil's default backends.
 
-    Faces: YuNet and CenterFace together (recall first). Plates: LPD-YuNet plus text found on YOLOX
-    vehicles. Persons and vehicles: YOLOX boxes refined to DeepLab silhouettes. Text: PP-OCR. Each model
-    is loaded once even when several parts use it. Frames are shrunk to
-    ``config.detection.detect_long_side_px`` first; with ``config.detection.tile`` faces and plates are
-    also searched in full-resolution tiles.
+    Faces: YuNet and CenterFace together (recall first); an unsure face on a vehicle or of vehicle size
+    is kept only if CenterFace also sees it on a close-up crop (:class:`FaceEvidence`). Plates:
+    LPD-YuNet plus text found on YOLOX vehicles. Persons and vehicles: YOLOX boxes refined to DeepLab
+    silhouettes. Text: PP-OCR. Each model is loaded once even when several parts use it. Frames are
+    shrunk to ``config.detection.detect_long_side_px`` first; with ``config.detection.tile`` faces and
+    plates are also searched in full-resolution tiles.
     """
     return _Composer(config).build(targets)
 
@@ -165,7 +166,10 @@ class _Composer:
             raise ConfigError("no target classes given; valid classes: " + _class_names())
         detection = self._config.detection
         bodies = targets & frozenset({ObjectClass.PERSON, ObjectClass.VEHICLE})
-        self._shared_yolox = ObjectClass.LICENSE_PLATE in targets and bool(bodies)
+        # YOLOX serves the face check, the plate search and the silhouettes: one run per frame for all.
+        face_check = ObjectClass.FACE in targets and detection.face_evidence
+        users = (face_check, ObjectClass.LICENSE_PLATE in targets, bool(bodies))
+        self._shared_yolox = sum(users) >= 2
         tiled: list[Detector] = []
         whole: list[Detector] = []
         for classes, make in self._parts(targets, face_second_opinion):
@@ -212,16 +216,26 @@ class _Composer:
 
     def _faces(self, second_opinion: bool) -> Detector:
         from veil.detection.ensemble import EnsembleDetector
+        from veil.detection.face_evidence import FaceEvidence
         from veil.detection.resize import ResizedDetector
 
         detection = self._config.detection
         yunet: Detector = self._once("yunet", lambda: create_backend("yunet", self._config))
         if detection.detect_long_side_px and not detection.tile:
             yunet = ResizedDetector(yunet, detection.detect_long_side_px, max_enlarge=_YUNET_MAX_ENLARGE)
-        if not second_opinion:
-            return yunet
-        centerface = ResizedDetector(create_backend("centerface", self._config), _CENTERFACE_LONG_SIDE_PX)
-        return EnsembleDetector([yunet, centerface], self._thresholds(frozenset({ObjectClass.FACE})))
+        centerface: Detector = self._once("centerface", lambda: create_backend("centerface", self._config))
+        faces = yunet
+        if second_opinion:
+            faces = EnsembleDetector(
+                [yunet, ResizedDetector(centerface, _CENTERFACE_LONG_SIDE_PX)],
+                self._thresholds(frozenset({ObjectClass.FACE})),
+            )
+        if not detection.face_evidence:
+            return faces
+        # Unsure faces on vehicles or of vehicle size need CenterFace's word on a close-up crop.
+        return FaceEvidence(
+            faces, self._yolox(), centerface, min_score=self._config.policy.threshold(ObjectClass.FACE)
+        )
 
     def _plates(self) -> Detector:
         from veil.detection.plates import PlateDetector

@@ -1,7 +1,11 @@
 """Attack one anonymized frame where its original shows faces, text, plates or persons.
 
 What counts as identifying is decided on the original with the same attack that then runs on the
-output, so an unmodified copy leaks everything (100 %) and a fully masked one nothing (0 %).
+output, so an unmodified copy leaks everything (100 %) and a fully masked one nothing (0 %). The attack
+does not reuse what the anonymizer found: faces are looked for with both face detectors at 1× and 2×
+and thresholds of their own, plates and text with RapidOCR's whole pipeline (its own text detector
+settings, then its recognizer) on the original upscaled 2×, so whatever the anonymizer missed shows up
+as a leak.
 """
 
 from __future__ import annotations
@@ -22,8 +26,14 @@ from veil.evaluation.audit_options import AuditOptions
 from veil.evaluation.datasets import BoxXYXY
 from veil.evaluation.face_attack import DEFAULT_MIN_SCORES, FaceAttacker, FaceReDetector
 from veil.evaluation.image_metrics import detail_ratio
-from veil.evaluation.matching import inside_fraction_matrix
-from veil.evaluation.ocr_attack import MIN_SIMILARITY, PlateReader, normalize_plate, plate_similarity
+from veil.evaluation.ocr_attack import (
+    CANDIDATE_MIN_READ,
+    MIN_SIMILARITY,
+    PlateReader,
+    is_plate_candidate,
+    normalize_plate,
+    plate_similarity,
+)
 from veil.evaluation.reid_attack import PersonEmbedder, rank1_hits
 from veil.pipeline.config import DetectionConfig
 from veil.types import Image, ObjectClass
@@ -33,11 +43,13 @@ __all__ = ["AuditItem", "FrameAudit", "FrameAuditor"]
 # YOLOX boxes below this score or persons shorter than this are too unsure or too small to identify.
 _BODY_MIN_SCORE = 0.5
 _PERSON_MIN_HEIGHT_PX = 48
-# A text line counts as a plate when this share of it lies on a detected vehicle.
-_PLATE_ON_VEHICLE = 0.5
 # A face under 10 px across has eyes a pixel or two apart: nobody, person or model, can recognize it.
 _FACE_MIN_SIDE_PX = 10
-_DISCOVERY_SCALES = MappingProxyType({FaceAttacker.YUNET: (1.0, 2.0), FaceAttacker.CENTERFACE: (1.0,)})
+# How much of a reading must come back for it to count as read: half of a plate narrows it to a handful
+# of cars; free text needs more before it says anything.
+_MIN_READ = MappingProxyType(
+    {ObjectClass.LICENSE_PLATE: CANDIDATE_MIN_READ, ObjectClass.TEXT: MIN_SIMILARITY}
+)
 # Uncertain items can need a look but are never leaks: their risk stays just under a leak's.
 _UNCERTAIN_MAX_RISK = 0.99
 
@@ -138,7 +150,7 @@ class FrameAuditor:
             )
         wants_text = bool({ObjectClass.TEXT, ObjectClass.LICENSE_PLATE} & classes)
         self._reader = reader if reader is not None or not wants_text else PlateReader()
-        wants_bodies = ObjectClass.PERSON in classes or ObjectClass.LICENSE_PLATE in classes
+        wants_bodies = ObjectClass.PERSON in classes
         self._bodies = (
             bodies if bodies is not None or not wants_bodies else _yolox(options.models_dir, detection)
         )
@@ -167,7 +179,7 @@ class FrameAuditor:
             found = self._bodies.detect(original)
             bodies = found[found.scores >= _BODY_MIN_SCORE]
         if self._reader is not None:
-            lines = self._annotated_text(truth) if truth is not None else self._found_text(original, bodies)
+            lines = self._annotated_text(truth) if truth is not None else self._found_text(original)
             items += [
                 self._text_item(original, output, label, box, text, own)
                 for label, box, text, own in lines
@@ -185,9 +197,9 @@ class FrameAuditor:
     def _face_items(self, original: Image, output: Image, truth: AnnotatedFrame | None) -> list[AuditItem]:
         assert self._faces is not None
         if truth is None:
-            # Discovery on the whole frame skips CenterFace's 2× pass (60 % of the cost at 720p): YuNet at
-            # 2× finds the small faces, and the attack proper runs both detectors at both scales on crops.
-            scan = self._faces.scan(original, _DISCOVERY_SCALES)
+            # Both detectors at every scale, so a face either of them sees at 2× is an item even when
+            # the anonymizer's own detector (at its size and threshold) missed it.
+            scan = self._faces.scan(original)
             boxes = scan.boxes_xyxy
             sides = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
             boxes = boxes[sides >= _FACE_MIN_SIDE_PX]
@@ -225,21 +237,21 @@ class FrameAuditor:
             )
         return items
 
-    def _found_text(self, original: Image, bodies: Detections) -> list[_TextTarget]:
-        """Return the text lines on the original that read as at least ``min_text_chars`` characters."""
+    def _found_text(self, original: Image) -> list[_TextTarget]:
+        """Return the lines RapidOCR reads on the upscaled original: plate candidates, and other text.
+
+        A reading of 5–8 letters or digits with at least 2 of each is a plate wherever it is (a plate
+        is identifying on or off a car, and no vehicle detector of the anonymizer decides it); other
+        readings of at least ``min_text_chars`` letters or digits are text. A car badge ("GOLF") is
+        text, not a plate.
+        """
         assert self._reader is not None
-        vehicles = bodies.of_class(ObjectClass.VEHICLE).boxes_xyxy
         targets: list[_TextTarget] = []
-        for line in self._reader.find_text(original):
-            # The original's reading comes from the same crop reading the output gets, so an identical
-            # output reads identically whatever the whole-image pass read.
-            reading = max(self._reader.readings(original, line.box_xyxy), key=lambda r: r.score)
-            if len(normalize_plate(reading.text)) < self._options.min_text_chars:
-                continue
-            box = np.asarray(line.box_xyxy, np.float32).reshape(1, 4)
-            on_vehicle = len(vehicles) and inside_fraction_matrix(box, vehicles).max() >= _PLATE_ON_VEHICLE
-            label = ObjectClass.LICENSE_PLATE if on_vehicle else ObjectClass.TEXT
-            targets.append((label, line.box_xyxy, reading.text, True))
+        for line in self._reader.find_text(original, self._options.text_scale):
+            if is_plate_candidate(line.text):
+                targets.append((ObjectClass.LICENSE_PLATE, line.box_xyxy, line.text, False))
+            elif len(normalize_plate(line.text)) >= self._options.min_text_chars:
+                targets.append((ObjectClass.TEXT, line.box_xyxy, line.text, False))
         return targets
 
     def _annotated_text(self, truth: AnnotatedFrame) -> list[_TextTarget]:
@@ -269,17 +281,19 @@ class FrameAuditor:
         elif own_reading:
             before_similarity = 1.0
         else:
+            # The same crop reading the output gets: identical pixels read identically.
             before_similarity = plate_similarity(self._reader.best_reading(original, box, text).text, text)
-        after = self._reader.best_reading(output, box, text) if before_similarity else None
+        min_read = _MIN_READ[label]
+        confident = before_similarity >= min_read
+        after = self._reader.best_reading(output, box, text) if confident else None
         similarity = plate_similarity(after.text, text) if after is not None else 0.0
         detail = detail_ratio(original, output, box)
-        confident = before_similarity >= MIN_SIMILARITY
         return AuditItem(
             label,
             box,
             confident=confident,
-            leaked=confident and similarity >= MIN_SIMILARITY,
-            risk=max(similarity / MIN_SIMILARITY, detail) if confident else 0.0,
+            leaked=confident and similarity >= min_read,
+            risk=max(similarity / min_read, detail) if confident else 0.0,
             before=before_similarity,
             after=similarity,
             detail=detail,

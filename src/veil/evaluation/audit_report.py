@@ -223,6 +223,14 @@ class AuditReport:
         """Return the audited classes in report order."""
         return [c for c in _ORDER if c in self.options.classes]
 
+    def headline_classes(self) -> list[ObjectClass]:
+        """Return the audited leak classes the anonymizer targeted: the ones the headline rate covers."""
+        return [c for c in self.classes() if c in LEAK_CLASSES and c in self.options.targets]
+
+    def untargeted_classes(self) -> list[ObjectClass]:
+        """Return the audited leak classes the anonymizer was not asked to hide (reported, not rated)."""
+        return [c for c in self.classes() if c in LEAK_CLASSES and c not in self.options.targets]
+
     def summary(self, label: ObjectClass) -> ClassSummary:
         """Return the leak figures of ``label``."""
         items = [i for f in self.frames for i in f.audit.items if i.label is label]
@@ -244,15 +252,17 @@ class AuditReport:
         return PersonSummary(queries=sum(galleries), hits=hits, chance=chance_rank1(galleries))
 
     def leak_rate(self, label: ObjectClass | None = None) -> float | None:
-        """Return the leak rate of ``label`` (persons: rank-1 re-identification), or over all leak classes.
+        """Return the leak rate of ``label`` (persons: rank-1 re-identification), or the headline.
 
-        ``None`` when nothing of that kind was found on the originals.
+        The headline (``label=None``) covers the targeted leak classes only: a shop sign left readable
+        when text was not a target is not a leak of the anonymizer. ``None`` when nothing of that kind
+        was found on the originals.
         """
         if label is ObjectClass.PERSON:
             return self.persons().rank1
         if label is not None:
             return self.summary(label).leak_rate
-        summaries = [self.summary(c) for c in self.classes() if c in LEAK_CLASSES]
+        summaries = [self.summary(c) for c in self.headline_classes()]
         items = sum(s.items for s in summaries)
         return sum(s.leaked for s in summaries) / items if items else None
 
@@ -294,6 +304,8 @@ class AuditReport:
             "original": self.original,
             "options": {
                 "classes": [c.value for c in self.classes()],
+                "targets": sorted(c.value for c in self.options.targets),
+                "text_scale": self.options.text_scale,
                 "sample_interval_s": self.options.sample_interval_s,
                 "face_scales": list(self.options.face_scales),
                 "uncertain_ratio": self.options.uncertain_ratio,
@@ -302,7 +314,10 @@ class AuditReport:
             },
             "leak_rate": _rounded(self.leak_rate()),
             "classes": {
-                c.value: self.persons().to_dict() if c is ObjectClass.PERSON else self.summary(c).to_dict()
+                c.value: {
+                    **(self.persons().to_dict() if c is ObjectClass.PERSON else self.summary(c).to_dict()),
+                    "targeted": c in self.options.targets,
+                }
                 for c in self.classes()
             },
             "review": [r.to_dict() for r in self.review()],

@@ -153,6 +153,7 @@ class UserChoices:
             temporal=replace(level.temporal, static_camera=self.static_camera, **given),
             detection=DetectionConfig(
                 detect_long_side_px=detect_size,
+                face_evidence=level.face_evidence,
                 tile=self.tile,
                 intra_op_threads=self.threads,
                 device=self.device,

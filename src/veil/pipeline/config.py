@@ -117,6 +117,9 @@ class DetectionConfig:
         providers: ONNX Runtime execution providers in order of preference; empty: chosen by ``device``.
         device: CPU, CUDA, or the best available (the ``gpu`` extra brings CUDA); every detector
             model runs in ONNX Runtime (OpenCV only prepares its input), so all of them move.
+        face_evidence: an unsure face on a vehicle (with no person around it) or of vehicle size is kept
+            only if CenterFace also finds it on a close-up crop (car rears and tail lights are the
+            commonest false faces on road footage). False keeps every face the detectors report.
     """
 
     detect_long_side_px: int = 1280
@@ -125,6 +128,7 @@ class DetectionConfig:
     intra_op_threads: int = 0
     providers: tuple[str, ...] = ()
     device: Device = Device.AUTO
+    face_evidence: bool = True
 
     def __post_init__(self) -> None:
         if self.detect_long_side_px != 0:

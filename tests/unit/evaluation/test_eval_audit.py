@@ -44,16 +44,27 @@ def _face_detector(score: float) -> FakeDetector:
 
 
 class FakeReader:
-    """Reads 'AB123' wherever the text box still has texture, and ``partial`` where it was softened."""
+    """Reads each line's text wherever its box still has texture, and ``partial`` where it was softened.
 
-    def __init__(self, partial: str = "") -> None:
+    ``find_text`` records the scale it was asked to read the image at.
+    """
+
+    def __init__(
+        self, partial: str = "", lines: tuple[tuple[tuple[float, ...], str], ...] = ((TEXT, "HELLO"),)
+    ):
         self.partial = partial
+        self.lines = lines
+        self.scales: list[float] = []
 
-    def find_text(self, image: Image) -> list[TextLine]:
-        return [TextLine(TEXT, "AB123", 0.95)] if _visible(image, TEXT) else []
+    def find_text(self, image: Image, scale: float = 1.0) -> list[TextLine]:
+        self.scales.append(scale)
+        return [TextLine(box, text, 0.95) for box, text in self.lines if _visible(image, box)]  # type: ignore[arg-type]
+
+    def _text_at(self, box: object) -> str:
+        return next(text for b, text in self.lines if tuple(b) == tuple(box))  # type: ignore[arg-type]
 
     def readings(self, image: Image, box: object) -> list[PlateReading]:
-        text = "AB123" if _visible(image, TEXT) else self.partial
+        text = self._text_at(box) if _visible(image, box) else self.partial  # type: ignore[arg-type]
         return [PlateReading(text, 0.9 if text else 0.0, 1.0)]
 
     def best_reading(self, image: Image, box: object, truth: str) -> PlateReading:
@@ -61,12 +72,19 @@ class FakeReader:
 
 
 def _auditor(
-    score: float = 0.9, partial: str = "", classes: frozenset[ObjectClass] | None = None
+    score: float = 0.9,
+    partial: str = "",
+    classes: frozenset[ObjectClass] | None = None,
+    reader: FakeReader | None = None,
+    targets: frozenset[ObjectClass] | None = None,
 ) -> FrameAuditor:
     faces = FaceReDetector(detectors={FaceAttacker.YUNET: _face_detector(score)})
-    options = AuditOptions(classes=classes or frozenset({ObjectClass.FACE, ObjectClass.TEXT}))
+    options = AuditOptions(
+        classes=classes or frozenset({ObjectClass.FACE, ObjectClass.TEXT}),
+        targets=targets or frozenset({ObjectClass.FACE, ObjectClass.TEXT}),
+    )
     no_bodies = FakeDetector(Detections.empty())
-    return FrameAuditor(options, faces=faces, reader=FakeReader(partial), bodies=no_bodies)  # type: ignore[arg-type]
+    return FrameAuditor(options, faces=faces, reader=reader or FakeReader(partial), bodies=no_bodies)  # type: ignore[arg-type]
 
 
 def _original() -> Image:
@@ -100,7 +118,7 @@ def test_a_masked_copy_leaks_nothing_and_keeps_no_detail() -> None:
     assert np.array_equal(image, _original())  # inputs untouched
 
 
-@pytest.mark.parametrize(("partial", "leaked", "similarity"), [("AB12", True, 0.8), ("AB", False, 0.4)])
+@pytest.mark.parametrize(("partial", "leaked", "similarity"), [("HELL", True, 0.8), ("HE", False, 0.4)])
 def test_text_leaks_when_the_reading_is_within_one_character_in_four(
     partial: str, leaked: bool, similarity: float
 ) -> None:
@@ -111,7 +129,62 @@ def test_text_leaks_when_the_reading_is_within_one_character_in_four(
     assert text.after == pytest.approx(similarity)
     assert text.leaked is leaked
     assert text.risk == pytest.approx(similarity / 0.75)
-    assert (text.text_before, text.text_after) == ("AB123", partial)
+    assert (text.text_before, text.text_after) == ("HELLO", partial)
+
+
+PLATE_CLASSES = frozenset({ObjectClass.LICENSE_PLATE, ObjectClass.TEXT})
+
+
+@pytest.mark.parametrize(("partial", "leaked"), [("AB1", True), ("AB", False), ("", False)])
+def test_a_plate_candidate_leaks_when_half_its_characters_are_read(partial: str, leaked: bool) -> None:
+    image = _original()
+    reader = FakeReader(partial, lines=((TEXT, "AB-123"),))
+    auditor = _auditor(classes=PLATE_CLASSES, reader=reader, targets=PLATE_CLASSES)
+    (plate,) = auditor.audit(image, _masked(image)).items
+    assert (plate.label, plate.confident, plate.leaked) == (ObjectClass.LICENSE_PLATE, True, leaked)
+    assert plate.after == pytest.approx(len(partial) / 5)
+    assert reader.scales == [2.0]  # the original is read upscaled, so far-away plates count
+
+
+def test_a_car_badge_is_text_not_a_plate_and_untargeted_text_is_not_in_the_leak_rate(tmp_path: Path) -> None:
+    image = _original()
+    reader = FakeReader(lines=((TEXT, "GOLF"),))
+    auditor = _auditor(classes=PLATE_CLASSES, reader=reader, targets=frozenset({ObjectClass.LICENSE_PLATE}))
+    (badge,) = auditor.audit(image, image).items
+    assert (badge.label, badge.leaked) == (ObjectClass.TEXT, True)  # left readable, as it should be
+    original = _write_folder(tmp_path / "orig", {"a.png": image})
+    copy = _write_folder(tmp_path / "copy", {"a.png": image})
+    options = AuditOptions(classes=PLATE_CLASSES, targets=frozenset({ObjectClass.LICENSE_PLATE}))
+    report = audit_paths(copy, original, options, auditor=auditor)
+    assert report.summary(ObjectClass.TEXT).leaked == 1
+    assert report.summary(ObjectClass.LICENSE_PLATE).items == 0
+    assert report.leak_rate() is None  # no plate: nothing targeted was found
+    assert report.limits_exceeded({ObjectClass.LICENSE_PLATE: 0.0, None: 0.0}) == []
+    assert report.headline_classes() == [ObjectClass.LICENSE_PLATE]
+    assert report.untargeted_classes() == [ObjectClass.TEXT]
+    data = report.to_dict()
+    assert data["classes"]["text"]["targeted"] is False
+    assert data["classes"]["plate"]["targeted"] is True
+
+
+def test_the_headline_counts_targeted_classes_only(tmp_path: Path) -> None:
+    image = _original()
+    original = _write_folder(tmp_path / "orig", {"a.png": image})
+    # The face was hidden, the text (not a target) left as it was.
+    out = image.copy()
+    x1, y1, x2, y2 = (int(v) for v in FACE)
+    out[y1:y2, x1:x2] = 0
+    anonymized = _write_folder(tmp_path / "out", {"a.png": out})
+    options = AuditOptions(targets=frozenset({ObjectClass.FACE}))
+    auditor = _auditor(targets=frozenset({ObjectClass.FACE}))
+    report = audit_paths(anonymized, original, options, auditor=auditor)
+    assert report.summary(ObjectClass.TEXT).leaked == 1
+    assert report.leak_rate() == 0.0
+    assert report.leak_rate(ObjectClass.TEXT) == 1.0  # still there to read, per class
+    report.write_html(tmp_path / "report.html")
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "Leak rate: 0.0%" in page and "Not targeted, so not in the rate: plate, text." in page
+    assert "text (not targeted)" in page
 
 
 def test_a_face_below_the_attack_threshold_is_uncertain_not_a_leak() -> None:
@@ -131,9 +204,9 @@ def test_annotations_replace_what_the_attackers_find() -> None:
             AnnotatedImage(Path("x.png"), (TEXT,), ObjectClass.LICENSE_PLATE, ("AB-123",)),
         ),
     )
-    audit = _auditor(classes=frozenset({ObjectClass.FACE, ObjectClass.LICENSE_PLATE})).audit(
-        image, image, truth
-    )
+    classes = frozenset({ObjectClass.FACE, ObjectClass.LICENSE_PLATE})
+    reader = FakeReader(lines=((TEXT, "AB123"),))
+    audit = _auditor(classes=classes, reader=reader, targets=classes).audit(image, image, truth)
     assert [(i.label, i.leaked) for i in audit.items] == [
         (ObjectClass.FACE, True),
         (ObjectClass.LICENSE_PLATE, True),
@@ -197,6 +270,7 @@ def test_audit_paths_on_folders_reports_rates_reviews_and_html(tmp_path: Path) -
         "uncertain": 0,
         "detail_mean": 0.0,
         "detail_max": 0.0,
+        "targeted": True,
     }
 
     leaky.write_html(tmp_path / "report.html")
