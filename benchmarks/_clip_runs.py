@@ -46,7 +46,9 @@ APPROACH_STEMS = (
     "test_030",
 )
 APPROACH_FRAMES = 40
-APPROACH_SIZE = (960, 540)
+# approach clip name → frame size: the second has the shared dashcam's resolution, where a far plate's
+# characters are a few pixels tall.
+APPROACH_SIZES = {"approach": (960, 540), "approach360": (640, 360)}
 VEIL = Path(sys.executable).parent / "veil"
 DEFACE = BENCH_OUT / "deface-venv" / "bin" / "deface"
 MAX_PIXELS = 1 << 26
@@ -62,21 +64,22 @@ class ClipRun:
 
 
 def clip_path(name: str) -> Path:
-    """Return the file of clip ``name``: a shared clip, or ``approach`` (built on first use)."""
-    if name == "approach":
-        return build_approach(BENCH_OUT / "clips" / "approach_960x540.mp4")
+    """Return the file of clip ``name``: a shared clip, or an ``approach`` clip (built on first use)."""
+    if name in APPROACH_SIZES:
+        width, height = APPROACH_SIZES[name]
+        return build_approach(BENCH_OUT / "clips" / f"approach_{width}x{height}.mp4", (width, height))
     try:
         return CLIPS[name]
     except KeyError:
-        raise SystemExit(f"unknown clip {name!r}; clips: {', '.join([*CLIPS, 'approach'])}") from None
+        raise SystemExit(f"unknown clip {name!r}; clips: {', '.join([*CLIPS, *APPROACH_SIZES])}") from None
 
 
-def build_approach(dst: Path) -> Path:
+def build_approach(dst: Path, size: tuple[int, int]) -> Path:
     """Write the ``approach`` clip to ``dst`` (once): each plate photo zooms in towards the camera."""
     if dst.exists():
         return dst
     dst.parent.mkdir(parents=True, exist_ok=True)
-    width, height = APPROACH_SIZE
+    width, height = size
     plates = DATA / "plates" / "openalpr_eu"
     partial = dst.with_suffix(".partial.mp4")
     with av.open(str(partial), "w") as out:

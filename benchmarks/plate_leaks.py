@@ -7,6 +7,10 @@ are not). A candidate has *leaked* when the recognizer, on the same place of the
 at 1× and 2×), reads at least half of its characters. The row ``copy`` attacks the original itself: the
 ceiling, what a method that hides nothing leaks.
 
+The rule also admits road signs ("EXIT 42"). ``plate_candidates_reviewed.json`` lists the candidates a
+person looked at and found not to be plates (by clip, text and, where given, frame); their leaks are
+counted apart, as ``signs``, and every candidate not listed there counts as a plate.
+
 Per clip and per privacy level (and deface, when ``bench_out/deface-venv`` holds it). Outputs go to
 ``bench_out/runs/CLIP_LEVEL`` with their detections JSON, where ``false_regions.py`` can reuse them.
 
@@ -23,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from _clip_runs import BENCH_OUT, CLIPS, MAX_PIXELS, ClipRun, clip_path, run_deface, run_veil
+from _clip_runs import APPROACH_SIZES, BENCH_OUT, CLIPS, MAX_PIXELS, ClipRun, clip_path, run_deface, run_veil
 
 from veil.evaluation.ocr_attack import CANDIDATE_MIN_READ, PlateReader, is_plate_candidate, plate_similarity
 from veil.pipeline.privacy_level import PrivacyLevel
@@ -31,6 +35,7 @@ from veil.types import Frame
 from veil.video.reader import VideoReader
 
 RUNS = BENCH_OUT / "runs"
+REVIEWED = Path(__file__).with_name("plate_candidates_reviewed.json")
 CACHE = BENCH_OUT / "plate_candidates"
 DISCOVERY_SCALE = 2.0
 
@@ -51,10 +56,27 @@ class Row:
     frames_per_s: float | None
     candidates: int
     leaked: list[tuple[Candidate, str]]
+    signs: int  # candidates reviewed as not plates
+    signs_leaked: list[tuple[Candidate, str]]
 
     @property
     def share(self) -> float:
-        return len(self.leaked) / self.candidates if self.candidates else 0.0
+        plates = self.candidates - self.signs
+        return len(self.leaked) / plates if plates else 0.0
+
+
+def not_plates(clip: str) -> list[dict[str, object]]:
+    """Return the reviewed entries of ``clip`` that are not plates."""
+    entries: list[dict[str, object]] = json.loads(REVIEWED.read_text())["not_plates"]
+    return [entry for entry in entries if entry["clip"] == clip]
+
+
+def is_reviewed_sign(candidate: Candidate, reviewed: list[dict[str, object]]) -> bool:
+    """Return whether a person found ``candidate`` not to be a plate."""
+    return any(
+        entry["text"] == candidate.text and entry.get("frame", candidate.index) == candidate.index
+        for entry in reviewed
+    )
 
 
 def sampled(path: Path, every: int) -> Iterator[Frame]:
@@ -109,8 +131,8 @@ def main() -> None:
     )
     parser.add_argument(
         "--clips",
-        default="dashcam,pets,mot20,approach",
-        help=f"comma-separated of {', '.join(CLIPS)}, approach",
+        default=",".join([*CLIPS, *APPROACH_SIZES]),
+        help=f"comma-separated of {', '.join([*CLIPS, *APPROACH_SIZES])}",
     )
     parser.add_argument("--levels", default=",".join(level.value for level in PrivacyLevel))
     parser.add_argument("--every", type=int, default=5, help="attack every Nth frame (default 5)")
@@ -132,29 +154,38 @@ def main() -> None:
         runs += [(level, run_veil(name, level, args.runs, reuse=args.reuse)) for level in levels]
         if not args.no_deface:
             runs.append(("deface 1.5", run_deface(name, args.runs, reuse=args.reuse)))
+        reviewed = not_plates(name)
+        signs = sum(is_reviewed_sign(c, reviewed) for c in candidates)
         for method, run in runs:
             if run is None:
                 continue
+            found = leaked(run.output, candidates, args.every, reader)
             row = Row(
                 name,
                 method,
                 run.frames_per_s,
                 len(candidates),
-                leaked(run.output, candidates, args.every, reader),
+                [hit for hit in found if not is_reviewed_sign(hit[0], reviewed)],
+                signs,
+                [hit for hit in found if is_reviewed_sign(hit[0], reviewed)],
             )
             rows.append(row)
-            print(f"  {method}: {len(row.leaked)}/{row.candidates} leaked", flush=True)
+            print(
+                f"  {method}: {len(row.leaked)}/{row.candidates - signs} plates leaked, "
+                f"{len(row.signs_leaked)}/{signs} signs left readable",
+                flush=True,
+            )
     print(
-        f"\n{'clip':<9}{'method':<12}{'frames/s':>9}{'candidates':>12}{'leaked':>8}{'share':>8}"
-        "  leaked readings"
+        f"\n{'clip':<9}{'method':<12}{'frames/s':>9}{'plates':>8}{'leaked':>8}{'share':>8}"
+        f"{'signs':>7}{'readable':>10}  leaked plate readings"
     )
     for row in rows:
         fps = "-" if row.frames_per_s is None else f"{row.frames_per_s:.1f}"
         shown = ", ".join(f"{c.index}:{c.text}→{got}" for c, got in row.leaked[: args.show])
         more = f" (+{len(row.leaked) - args.show})" if len(row.leaked) > args.show else ""
         print(
-            f"{row.clip:<9}{row.method:<12}{fps:>9}{row.candidates:>12}{len(row.leaked):>8}"
-            f"{row.share:>8.0%}  {shown}{more}"
+            f"{row.clip:<9}{row.method:<12}{fps:>9}{row.candidates - row.signs:>8}{len(row.leaked):>8}"
+            f"{row.share:>8.0%}{row.signs:>7}{len(row.signs_leaked):>10}  {shown}{more}"
         )
 
 

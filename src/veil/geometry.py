@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["box_area", "clip_boxes", "iou_matrix", "nms", "scale_boxes"]
+__all__ = [
+    "box_area",
+    "clip_boxes",
+    "inside_fraction_matrix",
+    "intersection_matrix",
+    "iou_matrix",
+    "nms",
+    "scale_boxes",
+]
 
 Boxes = npt.NDArray[np.float32]
 
@@ -18,17 +26,32 @@ def box_area(boxes_xyxy: Boxes) -> npt.NDArray[np.float32]:
     return area
 
 
-def iou_matrix(a_xyxy: Boxes, b_xyxy: Boxes) -> npt.NDArray[np.float32]:
-    """Return the (len(a), len(b)) intersection-over-union matrix."""
-    if len(a_xyxy) == 0 or len(b_xyxy) == 0:
-        return np.zeros((len(a_xyxy), len(b_xyxy)), np.float32)
+def intersection_matrix(a_xyxy: Boxes, b_xyxy: Boxes) -> npt.NDArray[np.float32]:
+    """Return the (len(a), len(b)) areas where each box of ``a`` overlaps each box of ``b``."""
     x1 = np.maximum(a_xyxy[:, None, 0], b_xyxy[None, :, 0])
     y1 = np.maximum(a_xyxy[:, None, 1], b_xyxy[None, :, 1])
     x2 = np.minimum(a_xyxy[:, None, 2], b_xyxy[None, :, 2])
     y2 = np.minimum(a_xyxy[:, None, 3], b_xyxy[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    inter: npt.NDArray[np.float32] = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    return inter.astype(np.float32)
+
+
+def iou_matrix(a_xyxy: Boxes, b_xyxy: Boxes) -> npt.NDArray[np.float32]:
+    """Return the (len(a), len(b)) intersection-over-union matrix."""
+    if len(a_xyxy) == 0 or len(b_xyxy) == 0:
+        return np.zeros((len(a_xyxy), len(b_xyxy)), np.float32)
+    inter = intersection_matrix(a_xyxy, b_xyxy)
     union = box_area(a_xyxy)[:, None] + box_area(b_xyxy)[None, :] - inter
     return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0).astype(np.float32)
+
+
+def inside_fraction_matrix(inner_xyxy: Boxes, outer_xyxy: Boxes) -> npt.NDArray[np.float32]:
+    """Return the (len(inner), len(outer)) share of each inner box's area that lies inside each outer box."""
+    if len(inner_xyxy) == 0 or len(outer_xyxy) == 0:
+        return np.zeros((len(inner_xyxy), len(outer_xyxy)), np.float32)
+    inter = intersection_matrix(inner_xyxy, outer_xyxy)
+    area = box_area(inner_xyxy)[:, None]
+    return np.where(area > 0, inter / np.maximum(area, 1e-9), 0.0).astype(np.float32)
 
 
 def nms(boxes_xyxy: Boxes, scores: npt.NDArray[np.float32], iou_threshold: float) -> npt.NDArray[np.int64]:

@@ -64,6 +64,10 @@ _CENTERFACE_LONG_SIDE_PX = 480
 # 68 % grown 1.5× and 92 % grown 2× (31, 60 and 76 ms a frame).
 _YUNET_MAX_ENLARGE = 2.0
 _PLATE_TEXT_LONG_SIDE_PX = 640
+# Far cars' crops are searched at twice their size, as an attacker upscales a frame to read small plates.
+_PLATE_CROP_MAX_ENLARGE = 2.0
+# A busy street holds more cars than a car park's worth of crops is worth; far ones are cheap to search.
+_PLATE_MAX_VEHICLES = 24
 _TEXT_LONG_SIDE_PX = 960
 _TILE_OVERLAP_RATIO = 0.25
 _TILED_CLASSES = frozenset({ObjectClass.FACE, ObjectClass.LICENSE_PLATE})
@@ -246,7 +250,14 @@ class _Composer:
             max_long_side_px=_PLATE_TEXT_LONG_SIDE_PX,
             label=ObjectClass.LICENSE_PLATE,
         )
-        return PlateDetector(text, self._yolox(), create_backend("lpd_yunet", self._config))
+        return PlateDetector(
+            text,
+            self._yolox(),
+            create_backend("lpd_yunet", self._config),
+            max_vehicles=_PLATE_MAX_VEHICLES,
+            crop_long_side_px=_PLATE_TEXT_LONG_SIDE_PX,
+            max_crop_enlarge=_PLATE_CROP_MAX_ENLARGE,
+        )
 
     def _silhouettes(self, classes: frozenset[ObjectClass]) -> Detector:
         from veil.detection.selection import SelectClasses

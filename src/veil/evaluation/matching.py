@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from veil.geometry import box_area, iou_matrix, scale_boxes
+from veil.geometry import box_area, inside_fraction_matrix, iou_matrix, scale_boxes
 
 __all__ = [
     "LOOSE_GROW_RATIO",
@@ -13,7 +13,6 @@ __all__ = [
     "LOOSE_MIN_INSIDE",
     "MIN_IOU",
     "covered_fraction",
-    "inside_fraction_matrix",
     "match_matrix",
     "matched_scores",
 ]
@@ -31,19 +30,6 @@ LOOSE_MIN_INSIDE = 0.5
 
 LOOSE_MIN_AREA_RATIO = 0.25
 """… and the detection must be at least this share of the annotated box's area (not a stray speck)."""
-
-
-def inside_fraction_matrix(inner_xyxy: Boxes, outer_xyxy: Boxes) -> npt.NDArray[np.float32]:
-    """Return the (len(inner), len(outer)) share of each inner box's area that lies inside each outer box."""
-    if len(inner_xyxy) == 0 or len(outer_xyxy) == 0:
-        return np.zeros((len(inner_xyxy), len(outer_xyxy)), np.float32)
-    x1 = np.maximum(inner_xyxy[:, None, 0], outer_xyxy[None, :, 0])
-    y1 = np.maximum(inner_xyxy[:, None, 1], outer_xyxy[None, :, 1])
-    x2 = np.minimum(inner_xyxy[:, None, 2], outer_xyxy[None, :, 2])
-    y2 = np.minimum(inner_xyxy[:, None, 3], outer_xyxy[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area = box_area(inner_xyxy)[:, None]
-    return np.where(area > 0, inter / np.maximum(area, 1e-9), 0.0).astype(np.float32)
 
 
 def match_matrix(truth_xyxy: Boxes, found_xyxy: Boxes) -> npt.NDArray[np.bool_]:

@@ -12,7 +12,7 @@ import numpy.typing as npt
 
 from veil.detections import Detections, Polygon
 from veil.errors import ConfigError
-from veil.geometry import box_area
+from veil.geometry import inside_fraction_matrix
 from veil.propagation.downscale import small_grey
 from veil.propagation.tracker import IouTracker
 from veil.types import Frame, ObjectClass, Origin
@@ -370,15 +370,8 @@ def _duplicates(track: _Carried, detections: Detections) -> bool:
     same = np.array([label is track.label for label in detections.labels], np.bool_)
     if not same.any():
         return False
-    boxes = detections.boxes_xyxy[same]
-    box = track.box.astype(np.float32)
-    x1 = np.maximum(boxes[:, 0], box[0])
-    y1 = np.maximum(boxes[:, 1], box[1])
-    x2 = np.minimum(boxes[:, 2], box[2])
-    y2 = np.minimum(boxes[:, 3], box[3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area = float(box_area(box[None])[0])
-    return area > 0 and float(inter.max()) / area >= _DUPLICATE_COVERAGE
+    inside = inside_fraction_matrix(track.box.astype(np.float32)[None], detections.boxes_xyxy[same])
+    return float(inside.max()) >= _DUPLICATE_COVERAGE
 
 
 def _shift_since_anchor(track: _Carried) -> tuple[float, float]:

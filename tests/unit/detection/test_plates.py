@@ -119,3 +119,33 @@ def test_persons_are_not_searched_and_image_is_unchanged() -> None:
     assert len(out) == 0
     assert text.seen_shapes == []
     np.testing.assert_array_equal(image, before)
+
+
+def test_small_vehicle_crops_are_enlarged_and_regions_mapped_back() -> None:
+    image = image_with_patches(400, 600, [(300, 300, 340, 310)])
+    text = RedPatchDetector(label=TEXT)
+    detector = PlateDetector(
+        text, _vehicles([250, 200, 400, 320]), text_pad_ratio=0.0, crop_long_side_px=640, max_crop_enlarge=2.0
+    )
+    out = detector.detect(image)
+    assert text.seen_shapes == [(288, 360, 3)]  # the 144×180 crop at twice its size
+    np.testing.assert_allclose(out.boxes_xyxy[0], [300, 300, 340, 310], atol=1)
+
+
+def test_enlargement_stops_at_the_crop_long_side() -> None:
+    image = image_with_patches(400, 600, [])
+    text = RedPatchDetector(label=TEXT)
+    PlateDetector(text, _vehicles([0, 0, 500, 300]), crop_long_side_px=640, max_crop_enlarge=2.0).detect(
+        image
+    )
+    (shape,) = text.seen_shapes
+    assert max(shape[:2]) == 640
+
+
+def test_a_vehicle_inside_a_searched_one_is_not_searched_again() -> None:
+    image = image_with_patches(400, 600, [])
+    text = RedPatchDetector(label=TEXT)
+    vehicles = _vehicles([100, 100, 300, 300], [150, 150, 250, 250], [400, 0, 480, 80])
+    PlateDetector(text, vehicles, max_vehicles=2, vehicle_margin_ratio=0.0).detect(image)
+    # The nested box neither is searched nor uses up one of the two crops.
+    assert text.seen_shapes == [(200, 200, 3), (80, 80, 3)]

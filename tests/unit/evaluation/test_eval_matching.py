@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from veil.evaluation.matching import covered_fraction, inside_fraction_matrix, match_matrix, matched_scores
+from veil.evaluation.matching import covered_fraction, match_matrix, matched_scores
+from veil.geometry import inside_fraction_matrix
 
 TRUTH = np.array([[100, 100, 140, 140]], np.float32)  # a tight 40 px face box
 
