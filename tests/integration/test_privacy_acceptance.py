@@ -27,7 +27,7 @@ ANNOTATED_PLATES = 50
 # Measured on the originals with these attacks: every face and every plate (DESIGN: recall baselines).
 MIN_FACES_FOUND_ON_ORIGINALS = 16
 MIN_PLATES_READ_ON_ORIGINALS = 50
-MAX_PLATES_READ_AFTER = 1  # the bar
+MAX_PLATES_READ_AFTER = 0  # every plate hidden
 
 
 def _anonymized(src: Path, dst: Path, models_dir: Path) -> Path:
@@ -64,7 +64,7 @@ def test_no_face_is_found_again(
     assert not leaks, f"{len(leaks)} of {ANNOTATED_FACES} faces found again: {leaks}"
 
 
-def test_at_most_one_plate_is_read(
+def test_no_plate_is_read(
     plates: list[AnnotatedImage], data_dir: Path, models_dir: Path, tmp_path: Path
 ) -> None:
     reader = PlateReader()
