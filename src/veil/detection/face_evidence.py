@@ -17,10 +17,10 @@ import numpy.typing as npt
 from veil.detection.base import Detector
 from veil.detections import Detections
 from veil.errors import ConfigError
-from veil.geometry import box_area, clip_boxes, iou_matrix, scale_boxes
+from veil.geometry import clip_boxes, inside_fraction_matrix, iou_matrix, scale_boxes
 from veil.types import Image, ObjectClass
 
-__all__ = ["FaceEvidence", "inside_share"]
+__all__ = ["FaceEvidence"]
 
 Boxes = npt.NDArray[np.float32]
 
@@ -31,20 +31,6 @@ _CONFIRM_FACE_PX = 64.0
 _CONFIRM_MAX_UPSCALE = 4.0
 _CONFIRM_CONTEXT_RATIO = 1.0
 _SAME_FACE_IOU = 0.3
-
-
-def inside_share(inner_xyxy: Boxes, outer_xyxy: Boxes) -> npt.NDArray[np.float32]:
-    """Return the (N, M) share of each inner box's area that lies inside each outer box."""
-    inner = np.asarray(inner_xyxy, np.float32).reshape(-1, 4)
-    outer = np.asarray(outer_xyxy, np.float32).reshape(-1, 4)
-    x1 = np.maximum(inner[:, None, 0], outer[None, :, 0])
-    y1 = np.maximum(inner[:, None, 1], outer[None, :, 1])
-    x2 = np.minimum(inner[:, None, 2], outer[None, :, 2])
-    y2 = np.minimum(inner[:, None, 3], outer[None, :, 3])
-    overlap = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area = np.maximum(box_area(inner), 1e-6)[:, None]
-    share: npt.NDArray[np.float32] = (overlap / area).astype(np.float32)
-    return share
 
 
 class FaceEvidence:
@@ -125,11 +111,11 @@ class FaceEvidence:
         if not len(vehicles):
             return np.zeros(len(boxes), bool)
         persons = bodies.of_class(ObjectClass.PERSON).boxes_xyxy
-        on_share = inside_share(boxes, vehicles).max(axis=1)
+        on_share = inside_fraction_matrix(boxes, vehicles).max(axis=1)
         on_vehicle: npt.NDArray[np.bool_] = on_share >= self._on_vehicle_ratio
         if not len(persons):
             return on_vehicle
-        with_person = inside_share(boxes, persons).max(axis=1) >= self._with_person_ratio
+        with_person = inside_fraction_matrix(boxes, persons).max(axis=1) >= self._with_person_ratio
         alone: npt.NDArray[np.bool_] = on_vehicle & ~with_person
         return alone
 
