@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from veil import api
-from veil.api import LiveSettings, PrivacyLevel
+from veil.api import DEFAULT_TARGETS, Device, FailMode, LiveSettings, PrivacyLevel
 from veil.cli.options import (
     device_option,
     models_dir_option,
@@ -17,7 +17,6 @@ from veil.cli.options import (
     threads_option,
 )
 from veil.cli.reporting import check_report_path, emit_report, live_summary, report_options
-from veil.pipeline.config import DEFAULT_TARGETS, Device, FailMode
 
 __all__ = ["stream"]
 

@@ -6,8 +6,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from veil.detection.settings import DetectionConfig, Device
 from veil.errors import MissingExtraError, ModelError
-from veil.pipeline.config import DetectionConfig, Device
 
 __all__ = ["create_session", "preferred_providers"]
 

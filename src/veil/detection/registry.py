@@ -13,8 +13,8 @@ from types import MappingProxyType
 from typing import Any
 
 from veil.detection.base import Detector
+from veil.detection.settings import DetectorChoices
 from veil.errors import ConfigError, UnknownComponentError
-from veil.pipeline.config import PipelineConfig
 from veil.types import ObjectClass
 
 __all__ = [
@@ -85,7 +85,7 @@ def backend_class(name: str) -> type[Any]:
     return cls
 
 
-def create_backend(name: str, config: PipelineConfig, **options: Any) -> Any:
+def create_backend(name: str, config: DetectorChoices, **options: Any) -> Any:
     """Return backend ``name`` built on its model file (found via ``config.models_dir``)."""
     from veil.models.store import resolve_model
 
@@ -102,21 +102,21 @@ class DetectorPair:
     keyframes: Detector
 
 
-def build_detectors(targets: frozenset[ObjectClass], config: PipelineConfig) -> DetectorPair:
+def build_detectors(targets: frozenset[ObjectClass], config: DetectorChoices) -> DetectorPair:
     """Return the detectors for ``targets``: every model for stills, the level's choice for keyframes.
 
-    Keyframes leave CenterFace out unless ``config.temporal.face_second_opinion``: on video, faces
+    Keyframes leave CenterFace out unless ``config.face_second_opinion``: on video, faces
     are found on several keyframes of their track, and the gap filler hides them on the frames
     between, so the second opinion buys little there for a quarter of the detection time.
     """
     composer = _Composer(config)
     stills = composer.build(targets, face_second_opinion=True)
-    if config.temporal.face_second_opinion or ObjectClass.FACE not in targets:
+    if config.face_second_opinion or ObjectClass.FACE not in targets:
         return DetectorPair(stills, stills)
     return DetectorPair(stills, composer.build(targets, face_second_opinion=False))
 
 
-def build_detector(targets: frozenset[ObjectClass], config: PipelineConfig) -> Detector:
+def build_detector(targets: frozenset[ObjectClass], config: DetectorChoices) -> Detector:
     """Return one detector for ``targets``, composed from Veil's default backends.
 
     Faces: YuNet and CenterFace together (recall first); an unsure face on a vehicle or of vehicle size
@@ -132,7 +132,7 @@ def build_detector(targets: frozenset[ObjectClass], config: PipelineConfig) -> D
 class _Composer:
     """Build each backend at most once while composing a detector."""
 
-    def __init__(self, config: PipelineConfig) -> None:
+    def __init__(self, config: DetectorChoices) -> None:
         self._config = config
         self._made: dict[str, Any] = {}
         self._shared_yolox = False
@@ -143,7 +143,7 @@ class _Composer:
         return self._made[key]
 
     def _thresholds(self, classes: frozenset[ObjectClass]) -> dict[ObjectClass, float]:
-        return {cls: self._config.policy.threshold(cls) for cls in classes}
+        return {cls: self._config.threshold(cls) for cls in classes}
 
     def _yolox(self) -> Detector:
         made: Detector = self._once("yolox", self._new_yolox)
@@ -234,7 +234,7 @@ class _Composer:
             return faces
         # Unsure faces on vehicles or of vehicle size need CenterFace's word on a close-up crop.
         return FaceEvidence(
-            faces, self._yolox(), centerface, min_score=self._config.policy.threshold(ObjectClass.FACE)
+            faces, self._yolox(), centerface, min_score=self._config.threshold(ObjectClass.FACE)
         )
 
     def _plates(self) -> Detector:

@@ -18,12 +18,12 @@ import numpy.typing as npt
 
 from veil.detection.base import Detector
 from veil.detection.centerface import CenterFaceDetector
+from veil.detection.settings import DetectionConfig
 from veil.detection.yunet import YuNetDetector
 from veil.errors import ConfigError
 from veil.evaluation.matching import match_matrix, matched_scores
 from veil.geometry import clip_boxes, nms, scale_boxes
 from veil.models.store import resolve_model
-from veil.pipeline.config import DetectionConfig
 from veil.types import Image
 
 __all__ = [

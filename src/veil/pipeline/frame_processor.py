@@ -7,9 +7,10 @@ from dataclasses import dataclass, replace
 
 from veil.anonymizers.base import Anonymizer
 from veil.anonymizers.registry import hide_whole_frame
+from veil.checks import require_rgb
 from veil.detection.base import Detector
 from veil.detections import Detections
-from veil.errors import PrivacyError, UnsupportedFrameError
+from veil.errors import PrivacyError
 from veil.pipeline.background_keyframes import BackgroundKeyframes
 from veil.pipeline.config import PipelineConfig
 from veil.pipeline.failure import fail_closed
@@ -66,7 +67,7 @@ class FrameProcessor:
     def _detect_with(self, detector: Detector | None, image: Image) -> Detections:
         if detector is None:
             raise PrivacyError("no detector is configured and no detections were given for this frame")
-        _check_image(image)
+        require_rgb(image)
         return detector.detect(image).of_class(*self.config.targets)
 
     def select(self, detections: Detections) -> Detections:
@@ -93,12 +94,12 @@ class FrameProcessor:
 
     def hide_whole(self, image: Image) -> ProcessedFrame:
         """Return ``image`` hidden whole: what a frame whose detection failed becomes under HIDE_FRAME."""
-        _check_image(image)
+        require_rgb(image)
         return ProcessedFrame(hide_whole_frame(image), Detections.empty(), hidden_whole=True)
 
     def process(self, image: Image, index: int = 0, given: Detections | None = None) -> ProcessedFrame:
         """Return ``image`` anonymized; ``given`` regions replace the detector (the review loop)."""
-        _check_image(image)
+        require_rgb(image)
         try:
             found = self.detect(image, index) if given is None else given.of_class(*self.config.targets)
             selected = apply_policy(found, self.config.policy, self.config.targets, image.shape[:2])
@@ -107,12 +108,3 @@ class FrameProcessor:
             fail_closed(self.config.policy.fail_mode, index, "anonymization", exc)
             return self.hide_whole(image)
         return ProcessedFrame(hidden, found, hidden_whole=False)
-
-
-def _check_image(image: Image) -> None:
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype.name != "uint8":
-        raise UnsupportedFrameError(
-            f"expected an H×W×3 uint8 RGB image, got shape {image.shape} {image.dtype}"
-        )
-    if image.shape[0] == 0 or image.shape[1] == 0:
-        raise UnsupportedFrameError(f"zero-size frame {image.shape[1]}×{image.shape[0]}")

@@ -98,7 +98,7 @@ def _default_detector(settings: RemovalSettings) -> Detector:
     from veil.detection.selection import SelectClasses
 
     config = PipelineConfig(
-        targets=settings.targets, models_dir=settings.models_dir, max_pixels=settings.max_pixels
+        targets=settings.targets, models_dir=settings.models_dir, max_pixels=settings.output.max_pixels
     )
     if settings.silhouettes:
         return build_detector(settings.targets, config)
@@ -135,7 +135,7 @@ def _remove(
     operation = "remove_static_object" if still_object else "remove_dynamic_object"
     tally = _Tally()
     read = 0
-    with VideoReader(src, max_pixels=settings.max_pixels) as reader:
+    with VideoReader(src, max_pixels=settings.output.max_pixels) as reader:
         info = reader.info
         regions = _regions(settings, info)
         if regions is None and detector is None:
@@ -169,9 +169,9 @@ def _remove(
             dst,
             src,
             info,
-            settings.encoder,
-            keep_audio=settings.keep_audio,
-            strip_location=settings.strip_location,
+            settings.output.encoder,
+            keep_audio=settings.output.keep_audio,
+            strip_location=settings.output.strip_location,
         ) as writer:
             for frame in reader:
                 read += 1
