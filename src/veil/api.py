@@ -45,11 +45,11 @@ from veil.pipeline.batch import run_tree
 from veil.pipeline.choices import UserChoices, parse_methods, parse_targets, parse_thresholds
 from veil.pipeline.config import DEFAULT_TARGETS, FailMode, PipelineConfig, PrivacyPolicy, RunOptions
 from veil.pipeline.frame_processor import FrameProcessor
+from veil.pipeline.loop import stage_outputs
 from veil.pipeline.preview import ContactSheet
 from veil.pipeline.privacy_level import PrivacyLevel, PrivacyPreset, preset_for
 from veil.pipeline.report import RunReport
 from veil.pipeline.runner import Progress, run_file
-from veil.pipeline.temporal import FrameRegions
 from veil.propagation.settings import TemporalConfig
 from veil.removal import REMOVABLE_CLASSES, RemovalReport, RemovalSettings
 from veil.types import Frame, Image
@@ -162,18 +162,9 @@ class Pipeline:
         frames went in; with 0 (live input) each comes out at once.
         """
         processor = self._frame_processor()
-        engine = processor.temporal_engine()
-
-        def anonymized(ready: list[FrameRegions]) -> Iterator[Image]:
-            for item in ready:
-                if item.regions is None:
-                    yield processor.hide_whole(item.frame.image).image
-                else:
-                    yield processor.process(item.frame.image, item.frame.index, item.regions).image
-
-        for index, image in enumerate(images):
-            yield from anonymized(engine.push(Frame(image=image, index=index)))
-        yield from anonymized(engine.flush())
+        frames = (Frame(image=image, index=index) for index, image in enumerate(images))
+        for item in stage_outputs(frames, processor.temporal_engine()):
+            yield processor.anonymize(item).image
 
     def anonymize_file(
         self,

@@ -15,7 +15,7 @@ from veil.pipeline.background_keyframes import BackgroundKeyframes
 from veil.pipeline.config import PipelineConfig
 from veil.pipeline.failure import fail_closed
 from veil.pipeline.policy import apply_policy, select_regions
-from veil.pipeline.temporal import TemporalEngine
+from veil.pipeline.temporal import FrameRegions, TemporalEngine
 from veil.types import Image
 
 __all__ = ["FrameProcessor", "ProcessedFrame"]
@@ -96,6 +96,17 @@ class FrameProcessor:
         """Return ``image`` hidden whole: what a frame whose detection failed becomes under HIDE_FRAME."""
         require_rgb(image)
         return ProcessedFrame(hide_whole_frame(image), Detections.empty(), hidden_whole=True)
+
+    def anonymize(self, item: FrameRegions) -> ProcessedFrame:
+        """Return the frame of ``item`` with its regions hidden, or hidden whole when it has none.
+
+        A frame without regions is one whose detection failed under ``FailMode.HIDE_FRAME``: it is the
+        one place that becomes a whole hidden frame, whichever pipeline the frame came through.
+        """
+        frame = item.frame
+        if item.regions is None:
+            return self.hide_whole(frame.image)
+        return self.process(frame.image, frame.index, item.regions)
 
     def process(self, image: Image, index: int = 0, given: Detections | None = None) -> ProcessedFrame:
         """Return ``image`` anonymized; ``given`` regions replace the detector (the review loop)."""

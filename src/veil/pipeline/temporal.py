@@ -10,6 +10,7 @@ from typing import Protocol
 from veil.detections import Detections
 from veil.pipeline.config import FailMode, TemporalConfig
 from veil.pipeline.failure import fail_closed
+from veil.propagation.base import GapFiller, Propagator
 from veil.propagation.crowd import merge_crowds
 from veil.propagation.gap_fill import LookAheadGapFiller
 from veil.propagation.motion import MotionFallback
@@ -161,12 +162,12 @@ class TemporalEngine:
     Per frame: its :class:`KeyframeDetector` (``keyframes``) checks for a scene cut and lets the
     :class:`DetectionSchedule` decide whether the detector runs (every ``detect_every`` frames, sooner
     after much change, always on a cut); detections are cut to the ones the policy hides (``select``)
-    and handed to a :class:`FlowPropagator`, which gives them track ids and carries them, by optical
-    flow, onto the frames in between; the optional motion
-    fallback adds moving blobs nothing explains; a :class:`LookAheadGapFiller` delays frames by
-    ``lookahead_frames`` so every track is hidden on each frame between its sightings, before its first
-    and ``hold_frames`` after its last; finally crowds are merged. With ``lookahead_frames=0`` frames
-    come out as they go in (live input).
+    and handed to the ``propagator`` (default: a :class:`FlowPropagator`, which gives them track ids
+    and carries them, by optical flow, onto the frames in between); the optional motion fallback adds
+    moving blobs nothing explains; the ``gap_filler`` (default: a :class:`LookAheadGapFiller`) delays
+    frames by ``lookahead_frames`` so every track is hidden on each frame between its sightings, before
+    its first and ``hold_frames`` after its last; finally crowds are merged. With
+    ``lookahead_frames=0`` frames come out as they go in (live input).
 
     A detector error raises :class:`PrivacyError` under ``FailMode.ABORT``; under ``HIDE_FRAME`` the
     frame comes out with ``regions=None`` (hide it whole) and the stream goes on.
@@ -183,11 +184,14 @@ class TemporalEngine:
         settings: TemporalConfig,
         fail_mode: FailMode = FailMode.ABORT,
         keyframes: Keyframes | None = None,
+        *,
+        propagator: Propagator | None = None,
+        gap_filler: GapFiller | None = None,
     ) -> None:
         self.settings = settings
         self.keyframes: Keyframes = keyframes or KeyframeDetector(detect, select, settings, fail_mode)
         # A keyframe half of the caller's own may hand detections over late: remember frames to carry them.
-        self._propagator = FlowPropagator(
+        self._propagator: Propagator = propagator or FlowPropagator(
             flow_long_side_px=settings.flow_long_side_px,
             hold_frames=settings.hold_frames,
             history_frames=0 if keyframes is None else _LATE_HISTORY_FRAMES,
@@ -195,7 +199,9 @@ class TemporalEngine:
         self._motion = (
             MotionFallback(static_camera=settings.static_camera) if settings.motion_fallback else None
         )
-        self._filler = LookAheadGapFiller(settings.lookahead_frames, settings.hold_frames)
+        self._filler: GapFiller = gap_filler or LookAheadGapFiller(
+            settings.lookahead_frames, settings.hold_frames
+        )
         self._waiting: dict[int, tuple[Frame, bool, bool]] = {}  # index → (frame, detected, failed)
 
     @property
