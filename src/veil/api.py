@@ -128,7 +128,7 @@ class Pipeline:
 
         self.config = config
         self._detector = detector
-        self._keyframe_detector = detector
+        self._video_detector = detector
         self._anonymizer = anonymizer or build_anonymizer(config)
         self._processor: FrameProcessor | None = None
 
@@ -137,11 +137,11 @@ class Pipeline:
             from veil.detection.registry import build_detectors
 
             built = build_detectors(self.config.targets, self.config)
-            self._detector, self._keyframe_detector = built.stills, built.keyframes
+            self._detector, self._video_detector = built.stills, built.video
             self._processor = None
         if self._processor is None:
             self._processor = FrameProcessor(
-                self.config, self._detector, self._anonymizer, self._keyframe_detector
+                self.config, self._detector, self._anonymizer, self._video_detector
             )
         return self._processor
 
@@ -221,7 +221,7 @@ class Pipeline:
     def close(self) -> None:
         """Release the models."""
         self._detector = None
-        self._keyframe_detector = None
+        self._video_detector = None
         self._processor = None
 
     def __enter__(self) -> Pipeline:

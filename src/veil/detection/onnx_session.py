@@ -18,7 +18,7 @@ _PROVIDER_PREFERENCE = ("CUDAExecutionProvider", "OpenVINOExecutionProvider", "C
 
 # "Automatic" threads: one per session. Veil already runs decoding, detection, flow and encoding on
 # threads of their own (and the service its requests), so an intra-op pool only competes with them:
-# keyframe detection on 720p video cost 125 ms of CPU per frame with ONNX Runtime's default (one
+# detection on 720p video cost 125 ms of CPU per frame with ONNX Runtime's default (one
 # thread per core) and 90 ms with one thread, in the same wall time, on the 2-core machine.
 _AUTOMATIC_THREADS = 1
 

@@ -96,17 +96,17 @@ def create_backend(name: str, config: DetectorChoices, **options: Any) -> Any:
 
 @dataclass(frozen=True)
 class DetectorPair:
-    """The detector for still images and the one for video keyframes; they share their models."""
+    """The detector for still images and the one for video detection frames; they share their models."""
 
     stills: Detector
-    keyframes: Detector
+    video: Detector
 
 
 def build_detectors(targets: frozenset[ObjectClass], config: DetectorChoices) -> DetectorPair:
-    """Return the detectors for ``targets``: every model for stills, the level's choice for keyframes.
+    """Return the detectors for ``targets``: every model for stills, the level's choice for detection frames.
 
-    Keyframes leave CenterFace out unless ``config.face_second_opinion``: on video, faces
-    are found on several keyframes of their track, and the gap filler hides them on the frames
+    Detection frames leave CenterFace out unless ``config.face_second_opinion``: on video, faces
+    are found on several detection frames of their track, and the gap filler hides them on the frames
     between, so the second opinion buys little there for a quarter of the detection time.
     """
     composer = _Composer(config)

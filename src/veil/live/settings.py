@@ -20,8 +20,8 @@ class LiveSettings:
         repeat_dropped: write the last anonymized picture at a dropped frame's timestamp, so the output
             keeps the source's frame rate; otherwise dropped frames are left out (variable frame rate).
         background_detection: the detector runs on its own thread and its detections are carried, by
-            optical flow, from the keyframe to the frame they land on, so no frame waits for it;
-            otherwise each keyframe waits for its detections (a latency spike every few frames).
+            optical flow, from the detection frame to the frame they land on, so no frame waits for it;
+            otherwise each detection frame waits for its detections (a latency spike every few frames).
         realtime: pace a file source at its own frame rate, as a camera would deliver it.
         max_frames: stop after reading this many frames (``None``: run until the source ends or a stop).
         queue_frames: most decoded frames waiting for the anonymizer; older ones are dropped first.

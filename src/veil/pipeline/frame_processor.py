@@ -11,7 +11,7 @@ from veil.checks import require_rgb
 from veil.detection.base import Detector
 from veil.detections import Detections
 from veil.errors import PrivacyError
-from veil.pipeline.background_keyframes import BackgroundKeyframes
+from veil.pipeline.background_detection import BackgroundDetection
 from veil.pipeline.config import PipelineConfig
 from veil.pipeline.failure import fail_closed
 from veil.pipeline.policy import apply_policy, select_regions
@@ -40,8 +40,8 @@ class FrameProcessor:
     """Run one frame through detect → policy → anonymize.
 
     A detector or anonymizer error either raises :class:`PrivacyError` (``FailMode.ABORT``) or hides
-    the whole frame (``FailMode.HIDE_FRAME``); the raw frame is never returned. Video keyframes may
-    use a lighter ``keyframe_detector`` (default: ``detector``).
+    the whole frame (``FailMode.HIDE_FRAME``); the raw frame is never returned. Video detection frames may
+    use a lighter ``video_detector`` (default: ``detector``).
     """
 
     def __init__(
@@ -49,20 +49,20 @@ class FrameProcessor:
         config: PipelineConfig,
         detector: Detector | None,
         anonymizer: Anonymizer,
-        keyframe_detector: Detector | None = None,
+        video_detector: Detector | None = None,
     ) -> None:
         self.config = config
         self._detector = detector
-        self._keyframe_detector = keyframe_detector or detector
+        self._video_detector = video_detector or detector
         self._anonymizer = anonymizer
 
     def detect(self, image: Image, index: int = 0) -> Detections:
         """Return the target regions found in still image ``image`` (before margins)."""
         return self._detect_with(self._detector, image)
 
-    def detect_keyframe(self, image: Image, index: int = 0) -> Detections:
+    def detect_in_video(self, image: Image, index: int = 0) -> Detections:
         """Return the target regions found in video frame ``image`` (before margins)."""
-        return self._detect_with(self._keyframe_detector, image)
+        return self._detect_with(self._video_detector, image)
 
     def _detect_with(self, detector: Detector | None, image: Image) -> Detections:
         if detector is None:
@@ -81,16 +81,16 @@ class FrameProcessor:
 
         ``forward_only`` (live input) drops the lookahead: frames come out as they go in.
         ``background_detection`` (live input) runs the detector on its own thread, so frames do not wait
-        for it (:class:`BackgroundKeyframes`); call the engine's ``close`` when done.
+        for it (:class:`BackgroundDetection`); call the engine's ``close`` when done.
         """
         temporal = self.config.temporal
         if forward_only:
             temporal = replace(temporal, lookahead_frames=0)
         fail_mode = self.config.policy.fail_mode
-        keyframes = None
+        detection = None
         if background_detection:
-            keyframes = BackgroundKeyframes(self.detect_keyframe, self.select, temporal, fail_mode)
-        return TemporalEngine(self.detect_keyframe, self.select, temporal, fail_mode, keyframes)
+            detection = BackgroundDetection(self.detect_in_video, self.select, temporal, fail_mode)
+        return TemporalEngine(self.detect_in_video, self.select, temporal, fail_mode, detection)
 
     def hide_whole(self, image: Image) -> ProcessedFrame:
         """Return ``image`` hidden whole: what a frame whose detection failed becomes under HIDE_FRAME."""

@@ -302,7 +302,7 @@ class _ReviewedRegions:
 
 
 class _AfterSchedule:
-    """The temporal engine's propagating half, for frames its keyframe half scheduled on another thread."""
+    """The temporal engine's propagating half, for frames its detection half scheduled on another thread."""
 
     def __init__(self, engine: TemporalEngine) -> None:
         self._engine = engine
@@ -331,7 +331,7 @@ def _video_stages(
         return frames, _ReviewedRegions(given, src)
     engine = processor.temporal_engine()
     ahead = max(_MIN_DETECT_AHEAD, engine.settings.detect_every)
-    scheduled = BackgroundIterator(map(engine.keyframes.observe, frames), depth=ahead, name="veil-detector")
+    scheduled = BackgroundIterator(map(engine.detection.observe, frames), depth=ahead, name="veil-detector")
     threads.callback(scheduled.close)
     return scheduled, _AfterSchedule(engine)
 

@@ -25,16 +25,16 @@ class TemporalConfig:
         motion_fallback: also hide moving person-sized blobs no region explains.
         static_camera: the camera does not move (the motion fallback models the background instead).
         crowd_size: more persons than this on a frame are merged into crowd regions (0: never).
-        face_second_opinion: CenterFace runs beside YuNet on keyframes too (still images always get
+        face_second_opinion: CenterFace runs beside YuNet on detection frames too (still images always get
             both). It finds some blurred and turned faces YuNet misses, for a quarter of the detection
-            time of a 720p keyframe.
+            time of a 720p detection frame.
     """
 
     detect_every: int = 5
     change_threshold: float | None = 0.06
     scene_cut_threshold: float = 0.4
     flow_long_side_px: int = 640
-    # A face the detector misses on a few keyframes in a row is bridged only if its sightings are close
+    # A face the detector misses on a few detection frames in a row is bridged only if its sightings are close
     # enough. At the standard level, 15 instead of 10 for both cut leaked faces on MOT20-08 from 159 to
     # 120 of 3,123 and on PETS from 28 to 18 of 865, for 6 % more hidden area on MOT20 (25 / 25: 80 and
     # 18 leaked, 17 % more area).
