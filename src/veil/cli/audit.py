@@ -148,7 +148,7 @@ def audit(
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(report.to_dict(), indent=1), encoding="utf-8")
     if html_path is not None:
-        report.write_html(html_path)
+        api.save_audit_html(report, html_path)
     if not quiet:
         _print_summary(report)
     broken = report.limits_exceeded(limits)

@@ -98,6 +98,6 @@ def eval_command(
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(report.to_dict(), indent=1), encoding="utf-8")
     if plot_path is not None:
-        report.write_plot(plot_path)
+        api.save_eval_plot(report, plot_path)
     if html_path is not None:
-        report.write_html(html_path)
+        api.save_eval_html(report, html_path)

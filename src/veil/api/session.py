@@ -1,23 +1,4 @@
-"""The front door: every public verb and the configuration types a caller builds.
-
-The verbs: anonymize an image array, a file, a folder or frames one by one (:func:`open_pipeline`,
-:func:`anonymize_image`, :func:`anonymize_path`, :func:`anonymize_video`), :func:`detect`,
-:func:`stream` a live source, :func:`remove` persons and vehicles, :func:`audit` anonymized media and
-:func:`evaluate` methods on a data set. The CLI, the service and the edge client call only this module
-(and the core types and errors); the code behind removal and the evaluation verbs is imported when
-the verb runs.
-
-Example::
-
-    import veil
-    from veil.api import PipelineConfig
-    from veil.types import ObjectClass
-
-    config = PipelineConfig(targets=frozenset({ObjectClass.FACE}))
-    with veil.open_pipeline(config) as pipeline:     # models load once here
-        for frame in frames:                         # H×W×3 uint8 RGB arrays
-            safe = pipeline.process(frame)
-"""
+"""The pipeline handle: models loaded once, then images, files, folders, frames and live streams."""
 
 from __future__ import annotations
 
@@ -25,89 +6,29 @@ import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol
 
 from veil.anonymizers.base import Anonymizer
-from veil.anonymizers.method import Method
 from veil.detection.base import Detector
-from veil.detection.settings import DetectionConfig, Device
 from veil.detections import Detections
 from veil.errors import UnreadableMediaError
-from veil.evaluation.annotations import DatasetFormat
-from veil.evaluation.audit_options import AUDITED_CLASSES, LEAK_CLASSES, AuditOptions
-from veil.evaluation.audit_report import AuditReport
-from veil.evaluation.eval_options import COMPARED_METHODS, EvalMethod, EvalOptions
-from veil.evaluation.eval_report import EvalReport
 from veil.live import LiveReport, LiveSettings, run_stream
-from veil.models.catalog import CATALOG, ModelSpec
-from veil.models.store import ModelStatus, fetch_models, verify_models
 from veil.pipeline.batch import run_tree
-from veil.pipeline.choices import UserChoices, parse_methods, parse_targets, parse_thresholds
-from veil.pipeline.config import DEFAULT_TARGETS, FailMode, PipelineConfig, PrivacyPolicy, RunOptions
+from veil.pipeline.config import PipelineConfig, RunOptions
 from veil.pipeline.frame_processor import FrameProcessor
 from veil.pipeline.loop import stage_outputs
 from veil.pipeline.preview import ContactSheet
-from veil.pipeline.privacy_level import PrivacyLevel, PrivacyPreset, preset_for
 from veil.pipeline.report import RunReport
 from veil.pipeline.runner import Progress, run_file
-from veil.propagation.settings import TemporalConfig
-from veil.removal import REMOVABLE_CLASSES, RemovalReport, RemovalSettings
 from veil.types import Frame, Image
-from veil.video.atomic import write_text_atomically
-from veil.video.settings import EncoderConfig, OutputSettings
 
 __all__ = [
-    "AUDITED_CLASSES",
-    "COMPARED_METHODS",
-    "DEFAULT_TARGETS",
-    "LEAK_CLASSES",
-    "REMOVABLE_CLASSES",
-    "AuditOptions",
-    "AuditReport",
-    "DatasetFormat",
-    "DetectionConfig",
-    "Device",
-    "EncoderConfig",
-    "EvalMethod",
-    "EvalOptions",
-    "EvalReport",
-    "FailMode",
-    "JsonReport",
-    "LiveReport",
-    "LiveSettings",
-    "Method",
-    "ModelSpec",
-    "ModelStatus",
-    "OutputSettings",
     "Pipeline",
-    "PipelineConfig",
-    "PrivacyLevel",
-    "PrivacyPolicy",
-    "PrivacyPreset",
-    "Progress",
-    "RemovalReport",
-    "RemovalSettings",
-    "RunOptions",
-    "RunReport",
-    "TemporalConfig",
-    "UserChoices",
     "anonymize_image",
     "anonymize_path",
     "anonymize_video",
-    "audit",
     "detect",
-    "evaluate",
-    "fetch_models",
-    "list_models",
     "open_pipeline",
-    "parse_methods",
-    "parse_targets",
-    "parse_thresholds",
-    "preset_for",
-    "remove",
-    "save_report",
     "stream",
-    "verify_models",
 ]
 
 
@@ -279,30 +200,6 @@ def anonymize_path(
         return pipeline.anonymize_path(Path(src), Path(dst), options, progress)
 
 
-def list_models() -> list[ModelSpec]:
-    """Return every model Veil can use, with its source, licence and checksum."""
-    return list(CATALOG.values())
-
-
-class JsonReport(Protocol):
-    """A run's report that can be written as JSON: :class:`RunReport`, :class:`LiveReport`, a removal's."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the report as plain JSON-ready values."""
-        ...
-
-
-def save_report(report: JsonReport, path: Path) -> None:
-    """Write ``report`` as JSON to ``path``, whole or not at all.
-
-    Raises:
-        OutputError: ``path``'s folder is missing or unwritable.
-    """
-    import json
-
-    write_text_atomically(path, json.dumps(report.to_dict()) + "\n")
-
-
 def detect(image: Image, config: PipelineConfig | None = None) -> Detections:
     """Return the target regions of one RGB image, before margins (loads models each call).
 
@@ -326,61 +223,3 @@ def stream(
     """
     with open_pipeline(config) as pipeline:
         return pipeline.stream(source, destination, settings, stop=stop)
-
-
-def remove(
-    src: Path | str,
-    dst: Path | str,
-    settings: RemovalSettings | None = None,
-    *,
-    still_object: bool = False,
-    detector: Detector | None = None,
-) -> RemovalReport:
-    """Remove persons and vehicles from video ``src`` into ``dst``, filled with the background.
-
-    ``still_object``: the object stays put (a parked car), named by ``settings.box_xyxy`` or
-    ``settings.track_id``; otherwise everything moving, one track, or what lies in the box.
-
-    >>> report = remove("street.mp4", "street.clean.mp4")  # doctest: +SKIP
-    """
-    from veil.removal import remove_dynamic_object, remove_static_object
-
-    if still_object:
-        return remove_static_object(src, dst, settings or RemovalSettings(), detector=detector)
-    return remove_dynamic_object(src, dst, settings, detector=detector)
-
-
-def audit(
-    anonymized: Path | str,
-    original: Path | str,
-    options: AuditOptions | None = None,
-    progress: Progress | None = None,
-    *,
-    truth: Path | None = None,
-    truth_format: DatasetFormat | None = None,
-) -> AuditReport:
-    """Attack ``anonymized`` media where ``original`` shows identifying content; report what leaks.
-
-    >>> report = audit("street.anon.mp4", "street.mp4")  # doctest: +SKIP
-    """
-    from veil.evaluation.audit import audit_paths
-
-    return audit_paths(
-        Path(anonymized), Path(original), options, progress, truth=truth, truth_format=truth_format
-    )
-
-
-def evaluate(
-    dataset: Path | str,
-    options: EvalOptions | None = None,
-    progress: Progress | None = None,
-    *,
-    dataset_format: DatasetFormat | None = None,
-) -> EvalReport:
-    """Measure anonymization methods' privacy, utility and speed on an annotated data set.
-
-    >>> report = evaluate("data/wider_face_val")  # doctest: +SKIP
-    """
-    from veil.evaluation.evaluate import evaluate_dataset
-
-    return evaluate_dataset(Path(dataset), options, progress, dataset_format=dataset_format)
