@@ -48,20 +48,16 @@ BACKENDS: Mapping[str, BackendSpec] = MappingProxyType(
 )
 """Backend name → spec; every backend takes ``(model_path, DetectionConfig, **options)``."""
 
-# Input sizes (long side, px), chosen from CPU time per 720p frame with one ONNX Runtime thread on the
-# 2-core machine (dashcam clip upscaled to 1280×720, medians): YuNet 43 ms at 1280×736 and 26 ms at
-# 960×544; CenterFace 46 / 28 / 19 ms at 640 / 480 / 384; YOLOX 25 ms; LPD-YuNet 32 ms; text 163 ms at
-# 960 and 61 ms at 640 on the whole frame, about 14 ms for the vehicle crops of a road scene.
-# YuNet runs at the frame's detection size (the user's resolution knob): it is the cheap detector that
-# finds small, far-away faces. CenterFace is the second opinion for blurred and turned faces, which are
-# rarely tiny, so it runs at 480, where it costs 60 % of its price at 640. Plate text is searched in
-# vehicle crops of at most 640 px (50/50 openalpr_eu plates covered, as at 960). Free-standing TEXT
-# uses PaddleOCR's usual 960.
+# Input sizes (long side, px), chosen from each model's CPU time per 720p frame (figures:
+# docs/tuning.md, "Detector input sizes"). YuNet runs at the frame's detection size (the user's
+# resolution knob): it is the cheap detector that finds small, far-away faces. CenterFace is the second
+# opinion for blurred and turned faces, which are rarely tiny, so it runs smaller. Plate text is
+# searched in vehicle crops, where a smaller side covers the plates as well as PaddleOCR's usual 960
+# does; free-standing TEXT uses that 960.
 _CENTERFACE_LONG_SIDE_PX = 480
 # Frames smaller than the detection size are grown for YuNet, by at most this much: its smallest
-# anchors miss faces under ~10 px, which crowds in low-resolution CCTV are made of. On every 10th frame
-# of the MOT20 clip (960 px wide) YuNet found 51 % of the faces the audit's attack finds at native size,
-# 68 % grown 1.5× and 92 % grown 2× (31, 60 and 76 ms a frame).
+# anchors miss faces under ~10 px, which crowds in low-resolution CCTV are made of; twice the size finds
+# most of them for about 2.5 times the detection time (figures: docs/tuning.md, "Detector input sizes").
 _YUNET_MAX_ENLARGE = 2.0
 _PLATE_TEXT_LONG_SIDE_PX = 640
 _TEXT_LONG_SIDE_PX = 960

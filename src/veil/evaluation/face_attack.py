@@ -46,8 +46,8 @@ class FaceAttacker(enum.Enum):
 
 DEFAULT_MIN_SCORES: Mapping[FaceAttacker, float] = MappingProxyType(
     # Below the usual operating points (YuNet 0.6–0.9, CenterFace 0.5) so borderline faces count as
-    # found, yet high enough that chance texture does not: on the 4 dlib images these thresholds find
-    # all 18 faces on the originals and exactly deface's 2 leaks on its output.
+    # found, yet high enough that chance texture does not: every annotated face of the originals is
+    # found and nothing more on a known anonymizer's output (figures: docs/tuning.md, "Audit attackers").
     {FaceAttacker.YUNET: 0.5, FaceAttacker.CENTERFACE: 0.4}
 )
 

@@ -72,11 +72,9 @@ class PrivacyPolicy:
     score_thresholds: Mapping[ObjectClass, float] = field(default_factory=lambda: dict(_DEFAULT_THRESHOLDS))
     margin_ratio: float = 0.15
     propagated_margin_ratio: float = 0.3
-    # A share of a tiny face is under a pixel: a 6 px face grown by 15 % and blurred from its own pixels
-    # stays a face-coloured blob that YuNet still finds. On the PETS clip at the standard level, 59 of
-    # the 84 leaked reference faces (median 7 px high) lay at least half inside their region; at least
-    # 2 / 3 / 4 px of margin left 52 / 32 / 28 leaked in all; on MOT20-08 leaks went from 192 to 159 of
-    # 3,123 with 4 px (benchmarks/video_leaks.py).
+    # A share of a tiny face is under a pixel: grown by a ratio alone and blurred from its own pixels, it
+    # stays a face-coloured blob a detector still finds. A few pixels of margin cover its edges; most
+    # leaks on crowd footage are such tiny faces (figures: docs/tuning.md, "Privacy margins").
     min_margin_px: float = 4.0
     fail_mode: FailMode = FailMode.ABORT
 

@@ -34,10 +34,10 @@ class TemporalConfig:
     change_threshold: float | None = 0.06
     scene_cut_threshold: float = 0.4
     flow_long_side_px: int = 640
-    # A face the detector misses on a few detection frames in a row is bridged only if its sightings are close
-    # enough. At the standard level, 15 instead of 10 for both cut leaked faces on MOT20-08 from 159 to
-    # 120 of 3,123 and on PETS from 28 to 18 of 865, for 6 % more hidden area on MOT20 (25 / 25: 80 and
-    # 18 leaked, 17 % more area).
+    # A face the detector misses on a few detection frames in a row is bridged only if its sightings are
+    # close enough: a longer hold and lookahead bridge more misses (fewer leaks) for more hidden area.
+    # Half a second at 30 fps bridged most misses for a little more area; longer bridged fewer per
+    # share of picture hidden (figures: docs/tuning.md, "Temporal schedule").
     hold_frames: int = 15
     lookahead_frames: int = 15
     motion_fallback: bool = False

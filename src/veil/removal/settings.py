@@ -34,13 +34,11 @@ class RemovalSettings:
             moving camera: motion that disagrees with the camera's).
         silhouettes: remove each region's segmented silhouette (DeepLab) instead of its whole box. Boxes
             are the default: they cost more filling, but leave nothing a coarse silhouette misses (a
-            head, an arm): on 80 frames of the PETS clip YOLOX still found 28 persons after removing
-            silhouettes and none after removing boxes.
+            head, an arm), which a person detector then finds again (docs/tuning.md, "Removal").
         box_margin_ratio: grow every region's box by this share of its size on every side before it
             becomes a mask (boxes only, not silhouettes). A detector's box often cuts off a hand or the
             top of a head; what it leaves is not only shown, it is copied into other frames as
-            background. On the moving-camera composites of ``benchmarks/removal_quality.py`` 0.1
-            raised PSNR inside the removed person from 23.1 to 25.1 dB end to end.
+            background (``benchmarks/removal_quality.py``; docs/tuning.md, "Removal").
         dilate_px: grow every mask by this many pixels; ``None``: 0.6 % of the frame's long side, at
             least 3 (edges of a silhouette blend into the background over a few pixels).
         shadow_margin_ratio: grow the lower part of each object's mask by this share of its height, so a
