@@ -42,6 +42,7 @@ from veil.pipeline.config import PipelineConfig
 from veil.removal import RemovalSettings, remove_dynamic_object
 from veil.removal.engine import WindowFiller
 from veil.types import Frame, ObjectClass
+from veil.video.settings import OutputSettings
 
 DATA = Path(os.environ.get("VEIL_DATA_DIR", "../shared/data"))
 MODELS = Path(os.environ.get("VEIL_MODELS_DIR", "../shared/models"))
@@ -193,7 +194,7 @@ def end_to_end(frames: list[np.ndarray], fps: int, work: Path, name: str) -> tup
     src, dst = work / f"{name}.mp4", work / f"{name}.clean.mp4"
     encode(src, frames, fps)
     report = remove_dynamic_object(
-        src, dst, RemovalSettings(targets=PERSON, models_dir=MODELS, encoder=_crf10())
+        src, dst, RemovalSettings(targets=PERSON, models_dir=MODELS, output=OutputSettings(encoder=_crf10()))
     )
     return decode(dst, 0, len(frames)), report.elapsed_s / report.frames_written
 

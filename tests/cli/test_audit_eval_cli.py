@@ -68,7 +68,7 @@ def test_leak_exit_code_is_its_own() -> None:
 def test_audit_summary_rates_targeted_classes_and_lists_the_rest_apart(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from veil import evaluation
+    from veil import api
     from veil.evaluation.audit_frame import AuditItem, FrameAudit
     from veil.evaluation.audit_report import AuditedFrame, AuditReport
 
@@ -83,7 +83,7 @@ def test_audit_summary_rates_targeted_classes_and_lists_the_rest_apart(
         report.frames.append(AuditedFrame("a.png", 0, None, FrameAudit(items)))
         return report
 
-    monkeypatch.setattr(evaluation, "audit_paths", fake_audit)
+    monkeypatch.setattr(api, "audit", fake_audit)
     image = tmp_path / "a.png"
     PILImage.fromarray(np.zeros((8, 8, 3), np.uint8)).save(image)
     args = ["audit", str(image), "--original", str(image), "--classes", "face,text"]

@@ -1,32 +1,20 @@
-"""Checks and output buffers shared by the anonymizers."""
+"""Output buffers shared by the anonymizers."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-from veil.errors import UnsupportedFrameError
+from veil.checks import require_rgb
 from veil.regions import RegionCrop
 from veil.types import Image
 
-__all__ = ["check_image", "output_for", "write_inside"]
-
-
-def check_image(image: Image) -> tuple[int, int]:
-    """Return ``(height, width)`` of an H×W×3 uint8 image; raise UnsupportedFrameError for anything else."""
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise UnsupportedFrameError(
-            f"expected an H×W×3 uint8 RGB image, got shape {image.shape} of {image.dtype}"
-        )
-    height, width = int(image.shape[0]), int(image.shape[1])
-    if height == 0 or width == 0:
-        raise UnsupportedFrameError(f"image has zero size {height}×{width}")
-    return height, width
+__all__ = ["output_for", "write_inside"]
 
 
 def output_for(image: Image, out: Image | None) -> Image:
     """Return the buffer to draw into: ``out`` holding a copy of ``image``, or a fresh copy when None."""
-    check_image(image)
+    require_rgb(image)
     if out is None:
         return np.ascontiguousarray(image).copy()
     if out.shape != image.shape or out.dtype != np.uint8:

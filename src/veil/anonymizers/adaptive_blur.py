@@ -22,13 +22,12 @@ FloatImage = npt.NDArray[np.float32]
 # Blur radius = ¼ of the object's mean box side: the object-size-proportional kernel of class-generic
 # multi-scale anonymization, so a near face and a far face are hidden alike.
 DEFAULT_RADIUS_RATIO = 0.25
-# Small objects still get this much blur. With the dlib faces shrunk to 0.35× (13-32 px), YuNet at 0.3
-# re-detected 3 of 18 blurred faces with a 5 px floor, 1 with 7 px and none with 9 px.
+# Small objects still get this much blur: a radius proportional to a tiny face is too weak to stop a
+# detector finding it again (the smallest floor that did: docs/tuning.md, "Blur strength").
 DEFAULT_MIN_RADIUS_PX = 9
 # sigma = r (the radius is the Gaussian's standard deviation, as in image editors' "blur radius"), sampled
-# over ±3σ. Tuned with tests/integration/test_blur_strength.py (dlib PASCAL VOC faces, policy margin 15 %,
-# YuNet as the attacker, at 1× and on a 2× upscale): sigma = r/2 let YuNet re-detect 2 of 18 faces at its
-# 0.5 threshold (5 at 0.3); 3r/4 none at 0.5 but 1 at 0.3; sigma = r none, best matching score 0.22.
+# over ±3σ: the weakest blur after which the face attacker finds none of the test faces again, also on
+# an upscale (tests/integration/test_blur_strength.py; figures: docs/tuning.md, "Blur strength").
 DEFAULT_SIGMA_PER_RADIUS = 1.0
 # The sampled kernel reaches this many sigmas from its centre (99.7 % of the Gaussian's weight).
 _KERNEL_SIGMAS = 3.0

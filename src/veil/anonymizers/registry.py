@@ -9,11 +9,11 @@ from types import MappingProxyType
 import cv2
 import numpy as np
 
-from veil.anonymizers._output import check_image
 from veil.anonymizers.base import Anonymizer
+from veil.anonymizers.method import Method, MethodChoices
 from veil.anonymizers.per_class import PerClassAnonymizer
+from veil.checks import require_rgb
 from veil.errors import UnknownComponentError
-from veil.pipeline.config import Method, PipelineConfig
 from veil.types import Image, ObjectClass
 
 __all__ = ["METHODS", "build_anonymizer", "create_anonymizer", "hide_whole_frame"]
@@ -45,7 +45,7 @@ def create_anonymizer(method: Method) -> Anonymizer:
     return anonymizer
 
 
-def build_anonymizer(config: PipelineConfig) -> Anonymizer:
+def build_anonymizer(config: MethodChoices) -> Anonymizer:
     """Return the anonymizer that hides each target class of ``config`` with its method."""
     per_class = {cls: config.method_for(cls) for cls in config.targets}
     used = {*per_class.values(), config.default_method}
@@ -60,7 +60,7 @@ def build_anonymizer(config: PipelineConfig) -> Anonymizer:
 
 def hide_whole_frame(image: Image) -> Image:
     """Return a copy of ``image`` reduced to a coarse colour wash: the fail-closed ``hide-frame`` output."""
-    height, width = check_image(image)
+    height, width = require_rgb(image)
     cell = max(_HIDDEN_FRAME_MIN_CELL_PX, -(-max(height, width) // _HIDDEN_FRAME_CELLS))
     small = cv2.resize(image, (max(1, width // cell), max(1, height // cell)), interpolation=cv2.INTER_AREA)
     # Bilinear enlargement of so few cells is itself a wide blur: no block edges, no detail.

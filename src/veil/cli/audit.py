@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 # The CLI reaches the audit through the package's public surface, as it does veil.api.
-from veil import evaluation
+from veil import api
 from veil.cli.exit_codes import ExitCode
 from veil.cli.options import models_dir_option, parse_targets, quiet_option, threads_option
 from veil.cli.progress import FrameProgress
@@ -26,7 +26,7 @@ def parse_fail_over(
 ) -> dict[ObjectClass | None, float]:
     """Parse ``0.05`` (each targeted leak class; all three without ``targets``) or ``face=0,person=0.5``."""
     limits: dict[ObjectClass | None, float] = {}
-    leak_classes = evaluation.LEAK_CLASSES
+    leak_classes = api.LEAK_CLASSES
     bare = sorted(leak_classes if targets is None else leak_classes & targets, key=lambda c: c.value)
     for part in (p.strip() for p in text.split(",")):
         if not part:
@@ -134,7 +134,7 @@ def audit(
     """
     targeted = parse_targets(targets)
     limits = parse_fail_over(fail_over, targeted) if fail_over is not None else {}
-    options = evaluation.AuditOptions(
+    options = api.AuditOptions(
         classes=parse_targets(classes),
         targets=targeted,
         models_dir=models_dir,
@@ -143,12 +143,12 @@ def audit(
         threads=threads,
     )
     with FrameProgress(enabled=not quiet and sys.stderr.isatty()) as progress:
-        report = evaluation.audit_paths(anonymized, original, options, progress, truth=truth)
+        report = api.audit(anonymized, original, options, progress, truth=truth)
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(report.to_dict(), indent=1), encoding="utf-8")
     if html_path is not None:
-        report.write_html(html_path)
+        api.save_audit_html(report, html_path)
     if not quiet:
         _print_summary(report)
     broken = report.limits_exceeded(limits)
@@ -162,7 +162,7 @@ def audit(
         sys.exit(ExitCode.PARTIAL)
 
 
-def _print_summary(report: evaluation.AuditReport) -> None:
+def _print_summary(report: api.AuditReport) -> None:
     rate = report.leak_rate()
     headline = ", ".join(c.value for c in report.headline_classes()) or "nothing targeted was audited"
     click.echo(f"leak rate ({headline}): {'–' if rate is None else f'{rate:.1%}'} ({report.seconds:.1f} s)")

@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from veil import api
+from veil.api import DEFAULT_TARGETS
 from veil.cli.options import models_dir_option
-from veil.pipeline.config import DEFAULT_TARGETS
 
 __all__ = ["edge"]
 

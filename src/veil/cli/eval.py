@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 # The CLI reaches the evaluation through the package's public surface, as it does veil.api.
-from veil import evaluation
+from veil import api
 from veil.cli.options import models_dir_option, parse_targets, quiet_option, threads_option
 from veil.cli.progress import FrameProgress
 from veil.errors import ConfigError
@@ -80,24 +80,24 @@ def eval_command(
     """
     try:
         chosen = (
-            evaluation.COMPARED_METHODS
+            api.COMPARED_METHODS
             if compare
-            else tuple(evaluation.EvalMethod.parse(m) for m in methods.split(",") if m.strip())
+            else tuple(api.EvalMethod.parse(m) for m in methods.split(",") if m.strip())
         )
     except ConfigError as exc:
         raise click.BadParameter(str(exc), param_hint="--methods") from None
-    options = evaluation.EvalOptions(
+    options = api.EvalOptions(
         methods=chosen, targets=parse_targets(targets), models_dir=models_dir, limit=limit, threads=threads
     )
-    fmt = None if dataset_format == "auto" else evaluation.DatasetFormat(dataset_format)
+    fmt = None if dataset_format == "auto" else api.DatasetFormat(dataset_format)
     with FrameProgress(enabled=not quiet and sys.stderr.isatty()) as progress:
-        report = evaluation.evaluate_dataset(dataset, options, progress, dataset_format=fmt)
+        report = api.evaluate(dataset, options, progress, dataset_format=fmt)
     click.echo(report.table_text())
     click.echo(f"({report.images} images, {report.seconds:.1f} s)")
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(report.to_dict(), indent=1), encoding="utf-8")
     if plot_path is not None:
-        report.write_plot(plot_path)
+        api.save_eval_plot(report, plot_path)
     if html_path is not None:
-        report.write_html(html_path)
+        api.save_eval_html(report, html_path)

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from veil import api
-from veil.api import PrivacyLevel
+from veil.api import DEFAULT_TARGETS, Device, FailMode, PipelineConfig, PrivacyLevel, RunOptions
 from veil.cli.audit import audit
 from veil.cli.edge import edge
 from veil.cli.eval import eval_command
@@ -30,7 +30,6 @@ from veil.cli.reporting import check_report_path, emit_report, report_options
 from veil.cli.serve import serve
 from veil.cli.stream import stream
 from veil.errors import MissingExtraError, VeilError
-from veil.pipeline.config import DEFAULT_TARGETS, Device, FailMode, PipelineConfig, RunOptions
 
 __all__ = ["cli", "main"]
 

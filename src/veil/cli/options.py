@@ -10,9 +10,8 @@ import click
 from click.decorators import FC
 
 from veil import api
-from veil.api import PrivacyLevel
+from veil.api import Device, FailMode, PrivacyLevel
 from veil.errors import ConfigError
-from veil.pipeline.config import Device, FailMode
 from veil.types import ObjectClass
 
 __all__ = [

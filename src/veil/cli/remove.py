@@ -6,15 +6,13 @@ from pathlib import Path
 
 import click
 
-# The CLI reaches the removal verbs through the package's public surface, as it does veil.api.
-from veil import removal
+from veil import api
 from veil.cli.options import models_dir_option, parse_targets, quiet_option
 from veil.cli.reporting import check_report_path, emit_report, removal_summary, report_options
-from veil.pipeline.config import EncoderConfig
 
 __all__ = ["remove"]
 
-_DEFAULTS = removal.RemovalSettings()
+_DEFAULTS = api.RemovalSettings()
 
 
 def _parse_box(text: str | None) -> tuple[float, float, float, float] | None:
@@ -114,8 +112,8 @@ def _parse_box(text: str | None) -> tuple[float, float, float, float] | None:
     help="Also remove each object on this many frames before it is first detected.",
 )
 @models_dir_option
-@click.option("--crf", default=EncoderConfig().crf, show_default=True, type=int, help="Output quality.")
-@click.option("--preset", default=EncoderConfig().preset, show_default=True, help="Encoder speed preset.")
+@click.option("--crf", default=api.EncoderConfig().crf, show_default=True, type=int, help="Output quality.")
+@click.option("--preset", default=api.EncoderConfig().preset, show_default=True, help="Encoder speed preset.")
 @click.option("--no-audio", is_flag=True, help="Drop audio (by default it is copied untouched).")
 @report_options
 @quiet_option
@@ -148,7 +146,7 @@ def remove(
     check_report_path(
         report_path, inputs=(input_path, *([detections] if detections else [])), outputs=(output,)
     )
-    settings = removal.RemovalSettings(
+    settings = api.RemovalSettings(
         targets=parse_targets(targets),
         track_id=track_id,
         box_xyxy=_parse_box(box),
@@ -162,14 +160,10 @@ def remove(
         box_margin_ratio=box_margin,
         shadow_margin_ratio=shadow_margin,
         window_radius=window,
-        encoder=EncoderConfig(crf=crf, preset=preset),
+        output=api.OutputSettings(encoder=api.EncoderConfig(crf=crf, preset=preset), keep_audio=not no_audio),
         models_dir=models_dir,
-        keep_audio=not no_audio,
     )
-    if still_object:
-        report = removal.remove_static_object(input_path, output, settings)
-    else:
-        report = removal.remove_dynamic_object(input_path, output, settings)
+    report = api.remove(input_path, output, settings, still_object=still_object)
     emit_report(
         report, removal_summary(report), json_report=json_report, report_path=report_path, quiet=quiet
     )

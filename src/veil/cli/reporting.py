@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from click.decorators import FC
 
-from veil import api, removal
+from veil import api
 from veil.api import JsonReport, LiveReport
 
 __all__ = ["check_report_path", "emit_report", "live_summary", "removal_summary", "report_options"]
@@ -63,7 +63,7 @@ def emit_report(
             click.echo(f"veil: warning: {warning}", err=True)
 
 
-def removal_summary(report: removal.RemovalReport) -> str:
+def removal_summary(report: api.RemovalReport) -> str:
     """Return one line for people about a ``veil remove`` run."""
     return (
         f"{report.frames_written} of {report.frames_read} frames written to {report.output} in "

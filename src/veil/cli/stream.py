@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from veil import api
-from veil.api import LiveSettings, PrivacyLevel
+from veil.api import DEFAULT_TARGETS, Device, FailMode, LiveSettings, PrivacyLevel
 from veil.cli.options import (
     device_option,
     models_dir_option,
@@ -17,7 +17,6 @@ from veil.cli.options import (
     threads_option,
 )
 from veil.cli.reporting import check_report_path, emit_report, live_summary, report_options
-from veil.pipeline.config import DEFAULT_TARGETS, Device, FailMode
 
 __all__ = ["stream"]
 
@@ -67,8 +66,8 @@ def _parse_options(values: tuple[str, ...]) -> dict[str, str]:
 @click.option(
     "--detect-inline",
     is_flag=True,
-    help="Keyframes wait for their detector instead of it running beside the stream (latency spikes at "
-    "each keyframe, but each keyframe's own detections hide it).",
+    help="Detection frames wait for their detector instead of it running beside the stream (latency "
+    "spikes at each detection frame, but each detection frame's own detections hide it).",
 )
 @click.option("--realtime", is_flag=True, help="Play a file SOURCE at its own speed, as a camera would.")
 @click.option("--frames", "max_frames", type=click.IntRange(min=1), help="Stop after this many frames.")

@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from veil.detection.onnx_session import create_session
-from veil.pipeline.config import DetectionConfig
+from veil.detection.settings import DetectionConfig
 from veil.types import Image, Mask, ObjectClass
 
 __all__ = ["VOC_CLASSES_OF", "DeepLabSegmenter", "Logits"]

@@ -1,26 +1,13 @@
-"""Checks and padding shared by detectors that feed an RGB frame to a network."""
+"""Padding shared by detectors that feed an RGB frame to a network."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-from veil.errors import UnsupportedFrameError
 from veil.types import Image
 
-__all__ = ["pad_to_multiple", "require_rgb"]
-
-
-def require_rgb(image: Image) -> tuple[int, int]:
-    """Return ``(height, width)`` of an H×W×3 uint8 image; raise UnsupportedFrameError otherwise."""
-    shape = getattr(image, "shape", None)
-    if shape is None or len(shape) != 3 or shape[2] != 3 or image.dtype != np.uint8:
-        dtype = getattr(image, "dtype", type(image).__name__)
-        raise UnsupportedFrameError(f"expected an H×W×3 uint8 RGB image, got shape {shape} of {dtype}")
-    height, width = int(shape[0]), int(shape[1])
-    if height == 0 or width == 0:
-        raise UnsupportedFrameError(f"image has zero size ({width}×{height})")
-    return height, width
+__all__ = ["pad_to_multiple"]
 
 
 def pad_to_multiple(image: Image, multiple: int) -> Image:

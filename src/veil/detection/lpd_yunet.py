@@ -8,12 +8,12 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from veil.detection.image_input import require_rgb
+from veil.checks import require_rgb
 from veil.detection.onnx_session import create_session
+from veil.detection.settings import DetectionConfig
 from veil.detections import Detections, Polygon
 from veil.errors import ConfigError, ModelError
 from veil.geometry import box_area, nms
-from veil.pipeline.config import DetectionConfig
 from veil.types import Image, ObjectClass
 
 __all__ = ["LpdYuNetDetector", "decode_lpd_yunet", "lpd_yunet_priors", "order_corners"]

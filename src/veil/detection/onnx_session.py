@@ -6,8 +6,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from veil.detection.settings import DetectionConfig, Device
 from veil.errors import MissingExtraError, ModelError
-from veil.pipeline.config import DetectionConfig, Device
 
 __all__ = ["create_session", "preferred_providers"]
 
@@ -17,9 +17,8 @@ _log = logging.getLogger(__name__)
 _PROVIDER_PREFERENCE = ("CUDAExecutionProvider", "OpenVINOExecutionProvider", "CPUExecutionProvider")
 
 # "Automatic" threads: one per session. Veil already runs decoding, detection, flow and encoding on
-# threads of their own (and the service its requests), so an intra-op pool only competes with them:
-# keyframe detection on 720p video cost 125 ms of CPU per frame with ONNX Runtime's default (one
-# thread per core) and 90 ms with one thread, in the same wall time, on the 2-core machine.
+# threads of their own (and the service its requests), so an intra-op pool only competes with them: it
+# costs more CPU per frame for no wall time (figures: docs/tuning.md, "Detector input sizes").
 _AUTOMATIC_THREADS = 1
 
 

@@ -9,11 +9,11 @@ import numpy as np
 import numpy.typing as npt
 import pyclipper
 
-from veil.detection.image_input import require_rgb
+from veil.checks import require_rgb
 from veil.detection.onnx_session import create_session
+from veil.detection.settings import DetectionConfig
 from veil.detections import Detections, Polygon
 from veil.errors import ConfigError
-from veil.pipeline.config import DetectionConfig
 from veil.types import Image, ObjectClass
 
 __all__ = ["TextDetector", "db_regions", "network_size"]

@@ -13,8 +13,8 @@ from types import MappingProxyType
 from typing import Any
 
 from veil.detection.base import Detector
+from veil.detection.settings import DetectorChoices
 from veil.errors import ConfigError, UnknownComponentError
-from veil.pipeline.config import PipelineConfig
 from veil.types import ObjectClass
 
 __all__ = [
@@ -48,20 +48,16 @@ BACKENDS: Mapping[str, BackendSpec] = MappingProxyType(
 )
 """Backend name → spec; every backend takes ``(model_path, DetectionConfig, **options)``."""
 
-# Input sizes (long side, px), chosen from CPU time per 720p frame with one ONNX Runtime thread on the
-# 2-core machine (dashcam clip upscaled to 1280×720, medians): YuNet 43 ms at 1280×736 and 26 ms at
-# 960×544; CenterFace 46 / 28 / 19 ms at 640 / 480 / 384; YOLOX 25 ms; LPD-YuNet 32 ms; text 163 ms at
-# 960 and 61 ms at 640 on the whole frame, about 14 ms for the vehicle crops of a road scene.
-# YuNet runs at the frame's detection size (the user's resolution knob): it is the cheap detector that
-# finds small, far-away faces. CenterFace is the second opinion for blurred and turned faces, which are
-# rarely tiny, so it runs at 480, where it costs 60 % of its price at 640. Plate text is searched in
-# vehicle crops of at most 640 px (50/50 openalpr_eu plates covered, as at 960). Free-standing TEXT
-# uses PaddleOCR's usual 960.
+# Input sizes (long side, px), chosen from each model's CPU time per 720p frame (figures:
+# docs/tuning.md, "Detector input sizes"). YuNet runs at the frame's detection size (the user's
+# resolution knob): it is the cheap detector that finds small, far-away faces. CenterFace is the second
+# opinion for blurred and turned faces, which are rarely tiny, so it runs smaller. Plate text is
+# searched in vehicle crops, where a smaller side covers the plates as well as PaddleOCR's usual 960
+# does; free-standing TEXT uses that 960.
 _CENTERFACE_LONG_SIDE_PX = 480
 # Frames smaller than the detection size are grown for YuNet, by at most this much: its smallest
-# anchors miss faces under ~10 px, which crowds in low-resolution CCTV are made of. On every 10th frame
-# of the MOT20 clip (960 px wide) YuNet found 51 % of the faces the audit's attack finds at native size,
-# 68 % grown 1.5× and 92 % grown 2× (31, 60 and 76 ms a frame).
+# anchors miss faces under ~10 px, which crowds in low-resolution CCTV are made of; twice the size finds
+# most of them for about 2.5 times the detection time (figures: docs/tuning.md, "Detector input sizes").
 _YUNET_MAX_ENLARGE = 2.0
 _PLATE_TEXT_LONG_SIDE_PX = 640
 # Far cars' crops are searched at twice their size, as an attacker upscales a frame to read small plates.
@@ -89,7 +85,7 @@ def backend_class(name: str) -> type[Any]:
     return cls
 
 
-def create_backend(name: str, config: PipelineConfig, **options: Any) -> Any:
+def create_backend(name: str, config: DetectorChoices, **options: Any) -> Any:
     """Return backend ``name`` built on its model file (found via ``config.models_dir``)."""
     from veil.models.store import resolve_model
 
@@ -100,27 +96,27 @@ def create_backend(name: str, config: PipelineConfig, **options: Any) -> Any:
 
 @dataclass(frozen=True)
 class DetectorPair:
-    """The detector for still images and the one for video keyframes; they share their models."""
+    """The detector for still images and the one for video detection frames; they share their models."""
 
     stills: Detector
-    keyframes: Detector
+    video: Detector
 
 
-def build_detectors(targets: frozenset[ObjectClass], config: PipelineConfig) -> DetectorPair:
-    """Return the detectors for ``targets``: every model for stills, the level's choice for keyframes.
+def build_detectors(targets: frozenset[ObjectClass], config: DetectorChoices) -> DetectorPair:
+    """Return the detectors for ``targets``: every model for stills, the level's choice for detection frames.
 
-    Keyframes leave CenterFace out unless ``config.temporal.face_second_opinion``: on video, faces
-    are found on several keyframes of their track, and the gap filler hides them on the frames
+    Detection frames leave CenterFace out unless ``config.face_second_opinion``: on video, faces
+    are found on several detection frames of their track, and the gap filler hides them on the frames
     between, so the second opinion buys little there for a quarter of the detection time.
     """
     composer = _Composer(config)
     stills = composer.build(targets, face_second_opinion=True)
-    if config.temporal.face_second_opinion or ObjectClass.FACE not in targets:
+    if config.face_second_opinion or ObjectClass.FACE not in targets:
         return DetectorPair(stills, stills)
     return DetectorPair(stills, composer.build(targets, face_second_opinion=False))
 
 
-def build_detector(targets: frozenset[ObjectClass], config: PipelineConfig) -> Detector:
+def build_detector(targets: frozenset[ObjectClass], config: DetectorChoices) -> Detector:
     """Return one detector for ``targets``, composed from Veil's default backends.
 
     Faces: YuNet and CenterFace together (recall first); an unsure face on a vehicle or of vehicle size
@@ -136,7 +132,7 @@ def build_detector(targets: frozenset[ObjectClass], config: PipelineConfig) -> D
 class _Composer:
     """Build each backend at most once while composing a detector."""
 
-    def __init__(self, config: PipelineConfig) -> None:
+    def __init__(self, config: DetectorChoices) -> None:
         self._config = config
         self._made: dict[str, Any] = {}
         self._shared_yolox = False
@@ -147,7 +143,7 @@ class _Composer:
         return self._made[key]
 
     def _thresholds(self, classes: frozenset[ObjectClass]) -> dict[ObjectClass, float]:
-        return {cls: self._config.policy.threshold(cls) for cls in classes}
+        return {cls: self._config.threshold(cls) for cls in classes}
 
     def _yolox(self) -> Detector:
         made: Detector = self._once("yolox", self._new_yolox)
@@ -238,7 +234,7 @@ class _Composer:
             return faces
         # Unsure faces on vehicles or of vehicle size need CenterFace's word on a close-up crop.
         return FaceEvidence(
-            faces, self._yolox(), centerface, min_score=self._config.policy.threshold(ObjectClass.FACE)
+            faces, self._yolox(), centerface, min_score=self._config.threshold(ObjectClass.FACE)
         )
 
     def _plates(self) -> Detector:

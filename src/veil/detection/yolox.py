@@ -9,12 +9,12 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from veil.detection.image_input import require_rgb
+from veil.checks import require_rgb
 from veil.detection.merge import nms_by_class
 from veil.detection.onnx_session import create_session
+from veil.detection.settings import DetectionConfig
 from veil.detections import Detections
 from veil.errors import ConfigError, ModelError
-from veil.pipeline.config import DetectionConfig
 from veil.types import Image, ObjectClass
 
 __all__ = ["COCO_TO_CLASS", "YoloxDetector", "decode_yolox"]

@@ -8,12 +8,13 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from veil.detection.image_input import pad_to_multiple, require_rgb
+from veil.checks import require_rgb
+from veil.detection.image_input import pad_to_multiple
 from veil.detection.onnx_session import create_session
+from veil.detection.settings import DetectionConfig
 from veil.detections import Detections
 from veil.errors import ConfigError, ModelError
 from veil.geometry import box_area, clip_boxes, nms
-from veil.pipeline.config import DetectionConfig
 from veil.types import Image, ObjectClass
 
 __all__ = ["YuNetDetector", "decode_yunet_level"]

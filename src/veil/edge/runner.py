@@ -17,10 +17,9 @@ import av
 import numpy as np
 import numpy.typing as npt
 
-from veil.api import Pipeline, open_pipeline
+from veil.api import Pipeline, PipelineConfig, open_pipeline
 from veil.edge.segments import SegmentWriter
 from veil.edge.uploader import SegmentUploader, UploadError
-from veil.pipeline.config import PipelineConfig
 
 __all__ = ["EdgeReport", "EdgeSettings", "run_edge"]
 

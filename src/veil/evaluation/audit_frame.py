@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from veil.detection.base import Detector
+from veil.detection.settings import DetectionConfig
 from veil.detections import Detections
 from veil.errors import UnsupportedFrameError
 from veil.evaluation.annotations import AnnotatedFrame
@@ -35,7 +36,6 @@ from veil.evaluation.ocr_attack import (
     plate_similarity,
 )
 from veil.evaluation.reid_attack import PersonEmbedder, rank1_hits
-from veil.pipeline.config import DetectionConfig
 from veil.types import Image, ObjectClass
 
 __all__ = ["AuditItem", "FrameAudit", "FrameAuditor"]

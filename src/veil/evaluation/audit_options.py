@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from veil.checks import check_range
 from veil.errors import ConfigError
 from veil.types import ObjectClass
 
@@ -69,17 +70,12 @@ class AuditOptions:
             raise ConfigError(f"cannot audit {names}; auditable classes: {valid}")
         if not self.targets:
             raise ConfigError("targets is empty: name what the anonymizer was asked to hide")
-        _check("sample_interval_s", self.sample_interval_s, 0.0, 3600.0)
-        _check("text_scale", self.text_scale, 0.25, 8.0)
+        check_range("sample_interval_s", self.sample_interval_s, 0.0, 3600.0)
+        check_range("text_scale", self.text_scale, 0.25, 8.0)
         if not self.face_scales or any(not 0.25 <= s <= 8.0 for s in self.face_scales):
             raise ConfigError(f"face_scales={self.face_scales!r}: need at least one, each in [0.25, 8]")
-        _check("uncertain_ratio", self.uncertain_ratio, 0.05, 1.0)
-        _check("min_text_chars", self.min_text_chars, 1, 64)
-        _check("review_min_risk", self.review_min_risk, 0.0, 10.0)
-        _check("worst_frames", self.worst_frames, 0, 100)
-        _check("threads", self.threads, 0, 256)
-
-
-def _check(name: str, value: float, low: float, high: float) -> None:
-    if not low <= value <= high:
-        raise ConfigError(f"{name}={value!r} is out of range [{low}, {high}]")
+        check_range("uncertain_ratio", self.uncertain_ratio, 0.05, 1.0)
+        check_range("min_text_chars", self.min_text_chars, 1, 64)
+        check_range("review_min_risk", self.review_min_risk, 0.0, 10.0)
+        check_range("worst_frames", self.worst_frames, 0, 100)
+        check_range("threads", self.threads, 0, 256)

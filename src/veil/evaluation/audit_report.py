@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -290,12 +289,6 @@ class AuditReport:
                 if is_risky:
                     ranges.append(_range(name, [frame for _, frame in group], step, rate))
         return sorted(ranges, key=lambda r: (-r.risk, r.file, r.first_index))
-
-    def write_html(self, path: Path) -> None:
-        """Write the report as one self-contained HTML file (tables, timeline, thumbnails)."""
-        from veil.evaluation.audit_html import write_audit_html
-
-        write_audit_html(self, Path(path))
 
     def to_dict(self) -> dict[str, Any]:
         """Return the whole report as JSON-ready values (thumbnails left out)."""

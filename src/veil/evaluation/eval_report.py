@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from veil.evaluation.eval_options import EvalMethod
@@ -150,18 +149,6 @@ class EvalReport:
             "methods": [r.to_dict() for r in self.results],
             "seconds": round(self.seconds, 2),
         }
-
-    def write_html(self, path: Path) -> None:
-        """Write the report, its table and its privacy–utility plot as one HTML file."""
-        from veil.evaluation.eval_html import write_eval_html
-
-        write_eval_html(self, Path(path))
-
-    def write_plot(self, path: Path) -> None:
-        """Write the privacy–utility scatter plot as a PNG file."""
-        from veil.evaluation.eval_html import write_scatter_png
-
-        write_scatter_png(self, Path(path))
 
 
 def _r(value: float | None) -> float | None:

@@ -18,12 +18,12 @@ import numpy.typing as npt
 
 from veil.detection.base import Detector
 from veil.detection.centerface import CenterFaceDetector
+from veil.detection.settings import DetectionConfig
 from veil.detection.yunet import YuNetDetector
 from veil.errors import ConfigError
 from veil.evaluation.matching import match_matrix, matched_scores
 from veil.geometry import clip_boxes, nms, scale_boxes
 from veil.models.store import resolve_model
-from veil.pipeline.config import DetectionConfig
 from veil.types import Image
 
 __all__ = [
@@ -46,8 +46,8 @@ class FaceAttacker(enum.Enum):
 
 DEFAULT_MIN_SCORES: Mapping[FaceAttacker, float] = MappingProxyType(
     # Below the usual operating points (YuNet 0.6–0.9, CenterFace 0.5) so borderline faces count as
-    # found, yet high enough that chance texture does not: on the 4 dlib images these thresholds find
-    # all 18 faces on the originals and exactly deface's 2 leaks on its output.
+    # found, yet high enough that chance texture does not: every annotated face of the originals is
+    # found and nothing more on a known anonymizer's output (figures: docs/tuning.md, "Audit attackers").
     {FaceAttacker.YUNET: 0.5, FaceAttacker.CENTERFACE: 0.4}
 )
 

@@ -15,10 +15,10 @@ import numpy as np
 import numpy.typing as npt
 
 from veil.detection.onnx_session import create_session
+from veil.detection.settings import DetectionConfig
 from veil.errors import ModelError
 from veil.evaluation.image_metrics import box_slices
 from veil.models.store import resolve_model
-from veil.pipeline.config import DetectionConfig
 from veil.types import Image
 
 __all__ = ["EMBEDDING_DIM", "REID_MODEL_KEY", "PersonEmbedder", "chance_rank1", "rank1_hits"]

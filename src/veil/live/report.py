@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from veil.detections import Detections
-from veil.types import ObjectClass
+from veil.pipeline.report import FrameCounts
 
 __all__ = ["LatencyStats", "LiveReport"]
 
@@ -45,8 +44,8 @@ class LatencyStats:
         }
 
 
-@dataclass
-class LiveReport:
+@dataclass(kw_only=True)
+class LiveReport(FrameCounts):
     """Counters for one live run.
 
     Every frame read is either dropped (before anonymization, never written) or anonymized;
@@ -56,42 +55,25 @@ class LiveReport:
 
     source: str
     destination: str
-    frames_read: int = 0
     frames_dropped: int = 0
-    frames_detected: int = 0
-    frames_propagated: int = 0
-    frames_anonymized: int = 0
-    frames_hidden_whole: int = 0
     frames_repeated: int = 0
-    frames_written: int = 0
     frames_late: int = 0
     reconnects: int = 0
     latency: LatencyStats = field(default_factory=LatencyStats)
-    regions: Counter[ObjectClass] = field(default_factory=Counter)
     ended_by: str = ""
     elapsed_s: float = 0.0
-
-    def count_regions(self, detections: Detections) -> None:
-        """Add one frame's regions to the per-class totals."""
-        self.regions.update(detections.labels.tolist())
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready summary."""
         return {
             "source": self.source,
             "destination": self.destination,
-            "frames_read": self.frames_read,
+            **self.counts_dict(),
             "frames_dropped": self.frames_dropped,
-            "frames_detected": self.frames_detected,
-            "frames_propagated": self.frames_propagated,
-            "frames_anonymized": self.frames_anonymized,
-            "frames_hidden_whole": self.frames_hidden_whole,
             "frames_repeated": self.frames_repeated,
-            "frames_written": self.frames_written,
             "frames_late": self.frames_late,
             "reconnects": self.reconnects,
             "latency": self.latency.to_dict(),
-            "regions": {cls.value: n for cls, n in sorted(self.regions.items(), key=lambda kv: kv[0].value)},
             "ended_by": self.ended_by,
             "elapsed_s": round(self.elapsed_s, 3),
         }

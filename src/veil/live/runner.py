@@ -5,20 +5,20 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
 from veil.live.endpoints import SourceKind, parse_destination, parse_source
-from veil.live.mailbox import CostEstimate, FrameMailbox
+from veil.live.mailbox import CostEstimate, FrameMailbox, Taken
 from veil.live.report import LiveReport
 from veil.live.settings import LiveSettings
 from veil.live.sink import LiveSink
 from veil.live.source import LiveSource
-from veil.pipeline.frame_processor import FrameProcessor, ProcessedFrame
-from veil.pipeline.stages import BackgroundSink
-from veil.pipeline.temporal import FrameRegions
+from veil.pipeline.frame_processor import FrameProcessor
+from veil.pipeline.loop import run_stages
+from veil.pipeline.temporal import TemporalEngine
 from veil.types import Image
 from veil.video.atomic import check_output
 
@@ -111,6 +111,57 @@ def _read_into(live: LiveSource, mailbox: FrameMailbox, stop: threading.Event, r
     mailbox.end()
 
 
+class _LiveEngine:
+    """The live loop's engine: the forward-only temporal engine, then the anonymizer, per taken frame.
+
+    Anonymizing happens here, on the processing thread, not on the writer's: a live frame should leave
+    as soon as it is ready, and the writer only encodes and sends. Dropped frames become repeats of the
+    last anonymized picture when ``settings.repeat_dropped``; never a raw frame.
+    """
+
+    def __init__(
+        self, processor: FrameProcessor, engine: TemporalEngine, settings: LiveSettings, report: LiveReport
+    ) -> None:
+        self._processor = processor
+        self._engine = engine
+        self._repeat_dropped = settings.repeat_dropped
+        self._report = report
+        self._last: Image | None = None
+        self._processed = 0
+
+    def push(self, taken: Taken) -> Iterator[_Picture]:
+        # A generator: repeats reach the writer before this frame is anonymized, so their encoding
+        # overlaps that work instead of delaying this frame's.
+        report = self._report
+        report.frames_dropped += len(taken.dropped)
+        if self._repeat_dropped and self._last is not None:
+            for gone in taken.dropped:
+                assert gone.frame.pts is not None and gone.frame.time_base is not None
+                yield _Picture(self._last, gone.frame.pts, gone.frame.time_base, None, time.monotonic())
+        taken_s = time.monotonic()
+        captured = taken.captured
+        # The engine sees the frames it is given as one unbroken stream; dropped frames leave no gap.
+        for item in self._engine.push(replace(captured.frame, index=self._processed)):
+            report.count_schedule(item)
+            result = self._processor.anonymize(item)
+            report.count_anonymized(result)
+            self._last = result.image
+            frame = captured.frame
+            assert frame.pts is not None and frame.time_base is not None
+            yield _Picture(self._last, frame.pts, frame.time_base, captured.arrival_s, taken_s)
+        self._processed += 1
+
+    def flush(self) -> list[_Picture]:
+        if self._engine.flush():
+            raise AssertionError("a forward-only engine held frames back")
+        return []
+
+
+def _taken(mailbox: FrameMailbox) -> Iterator[Taken]:
+    while (taken := mailbox.take()) is not None:
+        yield taken
+
+
 def _anonymize_stream(
     processor: FrameProcessor,
     mailbox: FrameMailbox,
@@ -133,48 +184,19 @@ def _anonymize_stream(
         report.latency.add(latency_s * 1000.0)
         report.frames_late += int(latency_s > budget_s)
 
-    writer: BackgroundSink[_Picture] = BackgroundSink(send, depth=_WRITER_DEPTH, name="veil-live-writer")
     engine = processor.temporal_engine(forward_only=True, background_detection=settings.background_detection)
-    last: Image | None = None
-    processed = 0
     try:
-        while (taken := mailbox.take()) is not None:
-            report.frames_dropped += len(taken.dropped)
-            if settings.repeat_dropped and last is not None:
-                for gone in taken.dropped:
-                    assert gone.frame.pts is not None and gone.frame.time_base is not None
-                    writer.put(_Picture(last, gone.frame.pts, gone.frame.time_base, None, time.monotonic()))
-            taken_s = time.monotonic()
-            captured = taken.captured
-            # The engine sees the frames it is given as one unbroken stream; dropped frames leave no gap.
-            for item in engine.push(replace(captured.frame, index=processed)):
-                last = _anonymize(processor, item, report).image
-                frame = captured.frame
-                assert frame.pts is not None and frame.time_base is not None
-                writer.put(_Picture(last, frame.pts, frame.time_base, captured.arrival_s, taken_s))
-            processed += 1
-        if engine.flush():
-            raise AssertionError("a forward-only engine held frames back")
+        run_stages(
+            _taken(mailbox),
+            _LiveEngine(processor, engine, settings, report),
+            send,
+            writer_thread="veil-live-writer",
+            writer_depth=_WRITER_DEPTH,
+        )
     except KeyboardInterrupt:
         _log.info("interrupted: finishing the output")
         return "interrupted"
     finally:
         engine.close()
-        writer.close()
     limit = settings.max_frames
     return "max frames" if limit is not None and report.frames_read >= limit else "end of stream"
-
-
-def _anonymize(processor: FrameProcessor, item: FrameRegions, report: LiveReport | None) -> ProcessedFrame:
-    frame = item.frame
-    if item.regions is None:
-        result = processor.hide_whole(frame.image)
-    else:
-        result = processor.process(frame.image, frame.index, item.regions)
-    if report is not None:
-        report.frames_detected += int(item.detected)
-        report.frames_propagated += int(not item.detected and item.regions is not None)
-        report.frames_anonymized += 1
-        report.frames_hidden_whole += int(result.hidden_whole)
-        report.count_regions(result.detections)
-    return result

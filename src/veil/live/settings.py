@@ -5,14 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from veil.errors import ConfigError
+from veil.checks import check_range
 
 __all__ = ["LiveSettings"]
-
-
-def _check_range(name: str, value: float, low: float, high: float) -> None:
-    if not low <= value <= high:
-        raise ConfigError(f"{name}={value!r} is out of range [{low}, {high}]")
 
 
 @dataclass(frozen=True)
@@ -25,8 +20,8 @@ class LiveSettings:
         repeat_dropped: write the last anonymized picture at a dropped frame's timestamp, so the output
             keeps the source's frame rate; otherwise dropped frames are left out (variable frame rate).
         background_detection: the detector runs on its own thread and its detections are carried, by
-            optical flow, from the keyframe to the frame they land on, so no frame waits for it;
-            otherwise each keyframe waits for its detections (a latency spike every few frames).
+            optical flow, from the detection frame to the frame they land on, so no frame waits for it;
+            otherwise each detection frame waits for its detections (a latency spike every few frames).
         realtime: pace a file source at its own frame rate, as a camera would deliver it.
         max_frames: stop after reading this many frames (``None``: run until the source ends or a stop).
         queue_frames: most decoded frames waiting for the anonymizer; older ones are dropped first.
@@ -50,14 +45,14 @@ class LiveSettings:
     input_options: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        _check_range("latency_budget_ms", self.latency_budget_ms, 1.0, 60_000.0)
+        check_range("latency_budget_ms", self.latency_budget_ms, 1.0, 60_000.0)
         if self.max_frames is not None:
-            _check_range("max_frames", self.max_frames, 1, 2**40)
-        _check_range("queue_frames", self.queue_frames, 1, 1000)
-        _check_range("reconnect_attempts", self.reconnect_attempts, 0, 1000)
-        _check_range("reconnect_delay_s", self.reconnect_delay_s, 0.0, 600.0)
-        _check_range("open_timeout_s", self.open_timeout_s, 0.1, 86_400.0)
-        _check_range("read_timeout_s", self.read_timeout_s, 0.1, 3600.0)
+            check_range("max_frames", self.max_frames, 1, 2**40)
+        check_range("queue_frames", self.queue_frames, 1, 1000)
+        check_range("reconnect_attempts", self.reconnect_attempts, 0, 1000)
+        check_range("reconnect_delay_s", self.reconnect_delay_s, 0.0, 600.0)
+        check_range("open_timeout_s", self.open_timeout_s, 0.1, 86_400.0)
+        check_range("read_timeout_s", self.read_timeout_s, 0.1, 3600.0)
 
     @property
     def latency_budget_s(self) -> float:

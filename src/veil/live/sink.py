@@ -16,10 +16,10 @@ from av.video.stream import VideoStream
 
 from veil.errors import ConfigError, OutputError
 from veil.live.endpoints import Destination
-from veil.pipeline.config import EncoderConfig
 from veil.types import Image
 from veil.video.atomic import discard, partial_path, publish
 from veil.video.encoder import encoder_options, find_encoder
+from veil.video.settings import EncoderConfig
 
 __all__ = ["LiveSink"]
 

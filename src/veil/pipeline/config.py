@@ -1,4 +1,9 @@
-"""Frozen run configuration: the one object the CLI, the Python API and the service all build."""
+"""Frozen run configuration: the one object the CLI, the Python API and the service all build.
+
+Each stage's own settings live with the stage (:class:`DetectionConfig` in ``detection/``,
+:class:`TemporalConfig` in ``propagation/``, :class:`EncoderConfig` in ``video/``, :class:`Method` in
+``anonymizers/``); this module composes them and re-exports them so a caller finds the whole run here.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from veil.anonymizers.method import Method
+from veil.checks import check_range
+from veil.detection.settings import DetectionConfig, Device
 from veil.errors import ConfigError
+from veil.propagation.settings import TemporalConfig
 from veil.types import ObjectClass
+from veil.video.settings import EncoderConfig, OutputSettings
 
 __all__ = [
     "DEFAULT_TARGETS",
@@ -18,6 +28,7 @@ __all__ = [
     "EncoderConfig",
     "FailMode",
     "Method",
+    "OutputSettings",
     "PipelineConfig",
     "PrivacyPolicy",
     "RunOptions",
@@ -27,24 +38,11 @@ __all__ = [
 DEFAULT_TARGETS = frozenset({ObjectClass.FACE, ObjectClass.LICENSE_PLATE})
 
 
-class Method(enum.Enum):
-    """How a region is hidden; the value is the CLI and registry name."""
-
-    BLUR = "blur"
-    PIXELATE = "pixelate"
-    MASK = "mask"
-
-
 class FailMode(enum.Enum):
     """What a detector or model error does to a frame."""
 
     ABORT = "abort"  # stop the run; the partial output is removed
     HIDE_FRAME = "hide-frame"  # write the whole frame hidden and go on
-
-
-def _check_range(name: str, value: float, low: float, high: float) -> None:
-    if not low <= value <= high:
-        raise ConfigError(f"{name}={value!r} is out of range [{low}, {high}]")
 
 
 # Recall over precision: a false positive costs a blurred patch, a miss exposes a person.
@@ -74,133 +72,22 @@ class PrivacyPolicy:
     score_thresholds: Mapping[ObjectClass, float] = field(default_factory=lambda: dict(_DEFAULT_THRESHOLDS))
     margin_ratio: float = 0.15
     propagated_margin_ratio: float = 0.3
-    # A share of a tiny face is under a pixel: a 6 px face grown by 15 % and blurred from its own pixels
-    # stays a face-coloured blob that YuNet still finds. On the PETS clip at the standard level, 59 of
-    # the 84 leaked reference faces (median 7 px high) lay at least half inside their region; at least
-    # 2 / 3 / 4 px of margin left 52 / 32 / 28 leaked in all; on MOT20-08 leaks went from 192 to 159 of
-    # 3,123 with 4 px (benchmarks/video_leaks.py).
+    # A share of a tiny face is under a pixel: grown by a ratio alone and blurred from its own pixels, it
+    # stays a face-coloured blob a detector still finds. A few pixels of margin cover its edges; most
+    # leaks on crowd footage are such tiny faces (figures: docs/tuning.md, "Privacy margins").
     min_margin_px: float = 4.0
     fail_mode: FailMode = FailMode.ABORT
 
     def __post_init__(self) -> None:
         for cls, thr in self.score_thresholds.items():
-            _check_range(f"score_thresholds[{cls.value}]", thr, 0.0, 1.0)
-        _check_range("margin_ratio", self.margin_ratio, 0.0, 2.0)
-        _check_range("propagated_margin_ratio", self.propagated_margin_ratio, 0.0, 2.0)
-        _check_range("min_margin_px", self.min_margin_px, 0.0, 256.0)
+            check_range(f"score_thresholds[{cls.value}]", thr, 0.0, 1.0)
+        check_range("margin_ratio", self.margin_ratio, 0.0, 2.0)
+        check_range("propagated_margin_ratio", self.propagated_margin_ratio, 0.0, 2.0)
+        check_range("min_margin_px", self.min_margin_px, 0.0, 256.0)
 
     def threshold(self, cls: ObjectClass) -> float:
         """Return the score threshold of ``cls``."""
         return self.score_thresholds.get(cls, _DEFAULT_THRESHOLDS[cls])
-
-
-class Device(enum.Enum):
-    """Where the ONNX Runtime detectors run."""
-
-    AUTO = "auto"  # CUDA when onnxruntime-gpu sees a GPU, else the CPU
-    CPU = "cpu"
-    CUDA = "cuda"  # a GPU, or an error naming what to install
-
-
-@dataclass(frozen=True)
-class DetectionConfig:
-    """How detectors run.
-
-    Args:
-        detect_long_side_px: frames are resized so their long side is at most this before detection;
-            0 keeps full size. Smaller is faster and misses more far-away faces.
-        tile: also run face and plate detection on overlapping full-resolution tiles
-            (finds small, far-away faces and plates; about 3–6× slower).
-        tile_size_px: side of a tile.
-        intra_op_threads: ONNX Runtime threads per session (0: automatic, one per session, because
-            Veil's stages already run in parallel).
-        providers: ONNX Runtime execution providers in order of preference; empty: chosen by ``device``.
-        device: CPU, CUDA, or the best available (the ``gpu`` extra brings CUDA); every detector
-            model runs in ONNX Runtime (OpenCV only prepares its input), so all of them move.
-        face_evidence: an unsure face on a vehicle (with no person around it) or of vehicle size is kept
-            only if CenterFace also finds it on a close-up crop (car rears and tail lights are the
-            commonest false faces on road footage). False keeps every face the detectors report.
-    """
-
-    detect_long_side_px: int = 1280
-    tile: bool = False
-    tile_size_px: int = 640
-    intra_op_threads: int = 0
-    providers: tuple[str, ...] = ()
-    device: Device = Device.AUTO
-    face_evidence: bool = True
-
-    def __post_init__(self) -> None:
-        if self.detect_long_side_px != 0:
-            _check_range("detect_long_side_px", self.detect_long_side_px, 160, 8192)
-        _check_range("tile_size_px", self.tile_size_px, 160, 4096)
-        _check_range("intra_op_threads", self.intra_op_threads, 0, 256)
-
-
-@dataclass(frozen=True)
-class EncoderConfig:
-    """Video encoder settings for anonymized output.
-
-    Args:
-        codec: FFmpeg encoder name; None picks the output container's own (H.264, or H.265 for raw
-            ``.h265``/``.hevc`` streams, VP9 for WebM).
-        crf: constant rate factor (lower is better quality, bigger files).
-        preset: x264/x265 speed preset.
-    """
-
-    codec: str | None = None
-    crf: int = 20
-    preset: str = "veryfast"
-
-    def __post_init__(self) -> None:
-        _check_range("crf", self.crf, 0, 51)
-
-
-@dataclass(frozen=True)
-class TemporalConfig:
-    """How video frames share detections: run the detector on some frames, carry regions to the rest.
-
-    Args:
-        detect_every: the detector runs at least every this many frames (1: every frame), sooner after
-            much change and always on a scene cut.
-        change_threshold: summed frame change that triggers an early detection; ``None``: never early.
-        scene_cut_threshold: thumbnail decorrelation above which a frame starts a new scene.
-        flow_long_side_px: optical flow runs on frames shrunk to this long side.
-        hold_frames: a track the detector stops finding stays hidden this many frames more.
-        lookahead_frames: frames wait this long for their future, so a track is hidden before its first
-            detection and across gaps (0: forward only, as live input needs).
-        motion_fallback: also hide moving person-sized blobs no region explains.
-        static_camera: the camera does not move (the motion fallback models the background instead).
-        crowd_size: more persons than this on a frame are merged into crowd regions (0: never).
-        face_second_opinion: CenterFace runs beside YuNet on keyframes too (still images always get
-            both). It finds some blurred and turned faces YuNet misses, for a quarter of the detection
-            time of a 720p keyframe.
-    """
-
-    detect_every: int = 5
-    change_threshold: float | None = 0.06
-    scene_cut_threshold: float = 0.4
-    flow_long_side_px: int = 640
-    # A face the detector misses on a few keyframes in a row is bridged only if its sightings are close
-    # enough. At the standard level, 15 instead of 10 for both cut leaked faces on MOT20-08 from 159 to
-    # 120 of 3,123 and on PETS from 28 to 18 of 865, for 6 % more hidden area on MOT20 (25 / 25: 80 and
-    # 18 leaked, 17 % more area).
-    hold_frames: int = 15
-    lookahead_frames: int = 15
-    motion_fallback: bool = False
-    static_camera: bool = False
-    crowd_size: int = 10
-    face_second_opinion: bool = False
-
-    def __post_init__(self) -> None:
-        _check_range("detect_every", self.detect_every, 1, 1000)
-        if self.change_threshold is not None:
-            _check_range("change_threshold", self.change_threshold, 1e-6, 100.0)
-        _check_range("scene_cut_threshold", self.scene_cut_threshold, 1e-6, 1.0)
-        _check_range("flow_long_side_px", self.flow_long_side_px, 64, 4096)
-        _check_range("hold_frames", self.hold_frames, 0, 10_000)
-        _check_range("lookahead_frames", self.lookahead_frames, 0, 1000)
-        _check_range("crowd_size", self.crowd_size, 0, 10_000)
 
 
 @dataclass(frozen=True)
@@ -236,11 +123,25 @@ class PipelineConfig:
     def __post_init__(self) -> None:
         if not self.targets:
             raise ConfigError("targets is empty: name at least one class to anonymize")
-        _check_range("max_pixels", self.max_pixels, 1, 2**31)
+        check_range("max_pixels", self.max_pixels, 1, 2**31)
 
     def method_for(self, cls: ObjectClass) -> Method:
         """Return the anonymization method used for ``cls``."""
         return self.methods.get(cls, self.default_method)
+
+    def threshold(self, cls: ObjectClass) -> float:
+        """Return the policy's score threshold of ``cls`` (what the detectors keep)."""
+        return self.policy.threshold(cls)
+
+    @property
+    def output(self) -> OutputSettings:
+        """The output settings every video-writing pipeline shares (removal takes these)."""
+        return OutputSettings(self.encoder, self.keep_audio, self.strip_location, self.max_pixels)
+
+    @property
+    def face_second_opinion(self) -> bool:
+        """Whether CenterFace runs beside YuNet on video detection frames too."""
+        return self.temporal.face_second_opinion
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,15 @@ from dataclasses import dataclass, replace
 
 from veil.anonymizers.base import Anonymizer
 from veil.anonymizers.registry import hide_whole_frame
+from veil.checks import require_rgb
 from veil.detection.base import Detector
 from veil.detections import Detections
-from veil.errors import PrivacyError, UnsupportedFrameError
-from veil.pipeline.background_keyframes import BackgroundKeyframes
+from veil.errors import PrivacyError
+from veil.pipeline.background_detection import BackgroundDetection
 from veil.pipeline.config import PipelineConfig
 from veil.pipeline.failure import fail_closed
 from veil.pipeline.policy import apply_policy, select_regions
-from veil.pipeline.temporal import TemporalEngine
+from veil.pipeline.temporal import FrameRegions, TemporalEngine
 from veil.types import Image
 
 __all__ = ["FrameProcessor", "ProcessedFrame"]
@@ -39,8 +40,8 @@ class FrameProcessor:
     """Run one frame through detect → policy → anonymize.
 
     A detector or anonymizer error either raises :class:`PrivacyError` (``FailMode.ABORT``) or hides
-    the whole frame (``FailMode.HIDE_FRAME``); the raw frame is never returned. Video keyframes may
-    use a lighter ``keyframe_detector`` (default: ``detector``).
+    the whole frame (``FailMode.HIDE_FRAME``); the raw frame is never returned. Video detection frames may
+    use a lighter ``video_detector`` (default: ``detector``).
     """
 
     def __init__(
@@ -48,25 +49,25 @@ class FrameProcessor:
         config: PipelineConfig,
         detector: Detector | None,
         anonymizer: Anonymizer,
-        keyframe_detector: Detector | None = None,
+        video_detector: Detector | None = None,
     ) -> None:
         self.config = config
         self._detector = detector
-        self._keyframe_detector = keyframe_detector or detector
+        self._video_detector = video_detector or detector
         self._anonymizer = anonymizer
 
     def detect(self, image: Image, index: int = 0) -> Detections:
         """Return the target regions found in still image ``image`` (before margins)."""
         return self._detect_with(self._detector, image)
 
-    def detect_keyframe(self, image: Image, index: int = 0) -> Detections:
+    def detect_in_video(self, image: Image, index: int = 0) -> Detections:
         """Return the target regions found in video frame ``image`` (before margins)."""
-        return self._detect_with(self._keyframe_detector, image)
+        return self._detect_with(self._video_detector, image)
 
     def _detect_with(self, detector: Detector | None, image: Image) -> Detections:
         if detector is None:
             raise PrivacyError("no detector is configured and no detections were given for this frame")
-        _check_image(image)
+        require_rgb(image)
         return detector.detect(image).of_class(*self.config.targets)
 
     def select(self, detections: Detections) -> Detections:
@@ -80,25 +81,36 @@ class FrameProcessor:
 
         ``forward_only`` (live input) drops the lookahead: frames come out as they go in.
         ``background_detection`` (live input) runs the detector on its own thread, so frames do not wait
-        for it (:class:`BackgroundKeyframes`); call the engine's ``close`` when done.
+        for it (:class:`BackgroundDetection`); call the engine's ``close`` when done.
         """
         temporal = self.config.temporal
         if forward_only:
             temporal = replace(temporal, lookahead_frames=0)
         fail_mode = self.config.policy.fail_mode
-        keyframes = None
+        detection = None
         if background_detection:
-            keyframes = BackgroundKeyframes(self.detect_keyframe, self.select, temporal, fail_mode)
-        return TemporalEngine(self.detect_keyframe, self.select, temporal, fail_mode, keyframes)
+            detection = BackgroundDetection(self.detect_in_video, self.select, temporal, fail_mode)
+        return TemporalEngine(self.detect_in_video, self.select, temporal, fail_mode, detection)
 
     def hide_whole(self, image: Image) -> ProcessedFrame:
         """Return ``image`` hidden whole: what a frame whose detection failed becomes under HIDE_FRAME."""
-        _check_image(image)
+        require_rgb(image)
         return ProcessedFrame(hide_whole_frame(image), Detections.empty(), hidden_whole=True)
+
+    def anonymize(self, item: FrameRegions) -> ProcessedFrame:
+        """Return the frame of ``item`` with its regions hidden, or hidden whole when it has none.
+
+        A frame without regions is one whose detection failed under ``FailMode.HIDE_FRAME``: it is the
+        one place that becomes a whole hidden frame, whichever pipeline the frame came through.
+        """
+        frame = item.frame
+        if item.regions is None:
+            return self.hide_whole(frame.image)
+        return self.process(frame.image, frame.index, item.regions)
 
     def process(self, image: Image, index: int = 0, given: Detections | None = None) -> ProcessedFrame:
         """Return ``image`` anonymized; ``given`` regions replace the detector (the review loop)."""
-        _check_image(image)
+        require_rgb(image)
         try:
             found = self.detect(image, index) if given is None else given.of_class(*self.config.targets)
             selected = apply_policy(found, self.config.policy, self.config.targets, image.shape[:2])
@@ -107,12 +119,3 @@ class FrameProcessor:
             fail_closed(self.config.policy.fail_mode, index, "anonymization", exc)
             return self.hide_whole(image)
         return ProcessedFrame(hidden, found, hidden_whole=False)
-
-
-def _check_image(image: Image) -> None:
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype.name != "uint8":
-        raise UnsupportedFrameError(
-            f"expected an H×W×3 uint8 RGB image, got shape {image.shape} {image.dtype}"
-        )
-    if image.shape[0] == 0 or image.shape[1] == 0:
-        raise UnsupportedFrameError(f"zero-size frame {image.shape[1]}×{image.shape[0]}")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from veil.detections import Detections
 from veil.errors import ConfigError, OutputError, PrivacyError
@@ -19,10 +19,11 @@ from veil.pipeline.detections_json import (
     write_detections,
 )
 from veil.pipeline.frame_processor import FrameProcessor
+from veil.pipeline.loop import Engine, run_stages
 from veil.pipeline.preview import ContactSheet
 from veil.pipeline.report import RunReport
-from veil.pipeline.stages import BackgroundIterator, BackgroundSink
-from veil.pipeline.temporal import FrameRegions
+from veil.pipeline.stages import BackgroundIterator
+from veil.pipeline.temporal import FrameRegions, ScheduledFrame, TemporalEngine
 from veil.types import Frame
 from veil.video.atomic import check_output
 from veil.video.image_io import load_image, save_image
@@ -185,7 +186,7 @@ def _run_image(
         return
     result = processor.process(image, 0, None if given is None else _given_for(given, 0, src))
     report.frames_detected += int(given is None and not result.hidden_whole)
-    _count(report, result.detections, result.hidden_whole)
+    report.count_anonymized(result)
     save_image(dst, result.image, loaded, strip_location=processor.config.strip_location)
     report.frames_written += 1
     if options.write_detections:
@@ -195,12 +196,6 @@ def _run_image(
     if sheet is not None:
         sheet.add(image, result.image)
     progress.advance()
-
-
-def _count(report: RunReport, found: Detections, hidden_whole: bool) -> None:
-    report.frames_anonymized += 1
-    report.frames_hidden_whole += int(hidden_whole)
-    report.count_regions(found)
 
 
 def _write_json(path: Path, src: Path, width: int, height: int, frames: list[FrameDetections]) -> None:
@@ -226,21 +221,23 @@ def _run_video(
         given = _check_size(given_file, info.width, info.height, src) if given_file is not None else None
         progress.start(src.name, info.frame_count)
         frames_json: list[FrameDetections] = []
+        reviewed = given is not None
         with contextlib.ExitStack() as threads:
             # Stopped on every way out, detector before reader, before the files close: a thread
             # still inside a model or a decoder at interpreter exit aborts the process.
             frames = BackgroundIterator(reader)
             threads.callback(frames.close)
-            stream = threads.enter_context(
-                contextlib.closing(_frame_regions(_counted(frames, report), processor, given, src))
-            )
+            source, engine = _video_stages(_counted(frames, report), processor, given, src, threads)
             if options.detect_only:
-                for item in stream:
-                    _count_schedule(report, item, reviewed=given is not None)
+
+                def record(item: FrameRegions) -> None:
+                    report.count_schedule(item, reviewed=reviewed)
                     found = Detections.empty() if item.regions is None else item.regions
                     report.count_regions(found)
                     frames_json.append(_json_entry(item.frame, found))
                     progress.advance()
+
+                run_stages(source, engine, record)
                 _write_json(
                     detections_path(src, dst, detect_only=True), src, info.width, info.height, frames_json
                 )
@@ -258,12 +255,10 @@ def _run_video(
                 # Anonymizing happens on the writer's thread: the processing thread then only carries
                 # regions by optical flow, and the two halves overlap on the two cores.
                 def anonymize_and_write(item: FrameRegions) -> None:
+                    report.count_schedule(item, reviewed=reviewed)
                     frame = item.frame
-                    if item.regions is None:
-                        result = processor.hide_whole(frame.image)
-                    else:
-                        result = processor.process(frame.image, frame.index, item.regions)
-                    _count(report, result.detections, result.hidden_whole)
+                    result = processor.anonymize(item)
+                    report.count_anonymized(result)
                     if options.write_detections:
                         frames_json.append(_json_entry(frame, result.detections))
                     if sheet is not None and (sample_every_frame or frame.index == 0):
@@ -272,13 +267,7 @@ def _run_video(
                     report.frames_written += 1
                     progress.advance()
 
-                sink: BackgroundSink[FrameRegions] = BackgroundSink(anonymize_and_write)
-                try:
-                    for item in stream:
-                        _count_schedule(report, item, reviewed=given is not None)
-                        sink.put(item)
-                finally:
-                    sink.close()
+                run_stages(source, engine, anonymize_and_write, writer_thread="veil-writer")
                 _verify_complete(report, src)
                 writer.commit()
             _note_damage(report, src, reader.damage)
@@ -298,33 +287,53 @@ def _counted(frames: Iterable[Frame], report: RunReport) -> Iterator[Frame]:
         yield frame
 
 
-def _frame_regions(
-    frames: Iterable[Frame], processor: FrameProcessor, given: dict[int, Detections] | None, src: Path
-) -> Generator[FrameRegions, None, None]:
-    """Yield each frame with its regions: from the reviewed file when given, else from the temporal engine."""
+class _ReviewedRegions:
+    """The engine of a run from a detections file: each frame with its listed regions, at once."""
+
+    def __init__(self, given: dict[int, Detections], src: Path) -> None:
+        self._given = given
+        self._src = src
+
+    def push(self, frame: Frame) -> list[FrameRegions]:
+        return [FrameRegions(frame, _given_for(self._given, frame.index, self._src), detected=False)]
+
+    def flush(self) -> list[FrameRegions]:
+        return []
+
+
+class _AfterSchedule:
+    """The temporal engine's propagating half, for frames its detection half scheduled on another thread."""
+
+    def __init__(self, engine: TemporalEngine) -> None:
+        self._engine = engine
+
+    def push(self, item: ScheduledFrame) -> list[FrameRegions]:
+        return self._engine.push_scheduled(item)
+
+    def flush(self) -> list[FrameRegions]:
+        return self._engine.flush()
+
+
+def _video_stages(
+    frames: Iterable[Frame],
+    processor: FrameProcessor,
+    given: dict[int, Detections] | None,
+    src: Path,
+    threads: contextlib.ExitStack,
+) -> tuple[Iterable[Any], Engine[Any, FrameRegions]]:
+    """Return the source and engine of a video: the reviewed regions, or detection and propagation.
+
+    Detection runs on its own thread, up to one detection interval ahead of propagation: its bursts on
+    detection frames then overlap the flow, anonymization and encoding of the frames before them. That
+    thread is stopped by ``threads``, before the reader's.
+    """
     if given is not None:
-        for frame in frames:
-            yield FrameRegions(frame, _given_for(given, frame.index, src), detected=False)
-        return
+        return frames, _ReviewedRegions(given, src)
     engine = processor.temporal_engine()
-    # Detection runs on its own thread, up to one detection interval ahead of propagation: its bursts on
-    # detection frames then overlap the flow, anonymization and encoding of the frames before them.
     ahead = max(_MIN_DETECT_AHEAD, engine.settings.detect_every)
-    scheduled = BackgroundIterator(map(engine.keyframes.observe, frames), depth=ahead, name="veil-detector")
-    try:
-        for item in scheduled:
-            yield from engine.push_scheduled(item)
-    finally:
-        scheduled.close()
-    yield from engine.flush()
-
-
-def _count_schedule(report: RunReport, item: FrameRegions, reviewed: bool) -> None:
-    """Count whether the detector ran on a frame or its regions were carried from other frames."""
-    if item.detected:
-        report.frames_detected += 1
-    elif not reviewed and item.regions is not None:
-        report.frames_propagated += 1
+    scheduled = BackgroundIterator(map(engine.detection.observe, frames), depth=ahead, name="veil-detector")
+    threads.callback(scheduled.close)
+    return scheduled, _AfterSchedule(engine)
 
 
 def _json_entry(frame: Frame, found: Detections) -> FrameDetections:

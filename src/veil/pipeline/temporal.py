@@ -10,6 +10,7 @@ from typing import Protocol
 from veil.detections import Detections
 from veil.pipeline.config import FailMode, TemporalConfig
 from veil.pipeline.failure import fail_closed
+from veil.propagation.base import GapFiller, Propagator
 from veil.propagation.crowd import merge_crowds
 from veil.propagation.gap_fill import LookAheadGapFiller
 from veil.propagation.motion import MotionFallback
@@ -19,10 +20,10 @@ from veil.propagation.schedule import DetectionSchedule
 from veil.types import Frame, Image
 
 __all__ = [
+    "DetectionStage",
     "FrameRegions",
     "GuardedDetector",
-    "KeyframeDetector",
-    "Keyframes",
+    "ScheduledDetector",
     "ScheduledFrame",
     "TemporalEngine",
 ]
@@ -72,7 +73,7 @@ class ScheduledFrame:
 
 
 class GuardedDetector:
-    """Run the detector on one keyframe: keep what the policy hides, count successes, fail closed."""
+    """Run the detector on one detection frame: keep what the policy hides, count successes, fail closed."""
 
     def __init__(self, detect: Detect, select: Select, fail_mode: FailMode = FailMode.ABORT) -> None:
         self._detect = detect
@@ -95,7 +96,7 @@ class GuardedDetector:
         return found
 
 
-class KeyframeDetector:
+class ScheduledDetector:
     """The first half of the engine: per frame, a scene-cut check, the schedule, and the detector.
 
     It needs nothing from propagation, so a video run can call :meth:`observe` on its own thread, a few
@@ -134,8 +135,8 @@ class KeyframeDetector:
         """Nothing to release: the detector runs in the caller's thread."""
 
 
-class Keyframes(Protocol):
-    """What the engine needs of its keyframe half: :class:`KeyframeDetector` or a stand-in for it."""
+class DetectionStage(Protocol):
+    """What the engine needs of its detection half: :class:`ScheduledDetector` or a stand-in for it."""
 
     @property
     def frames_detected(self) -> int:
@@ -158,22 +159,22 @@ class Keyframes(Protocol):
 class TemporalEngine:
     """Turn a stream of frames into (frame, regions to hide) pairs, in order, each frame exactly once.
 
-    Per frame: its :class:`KeyframeDetector` (``keyframes``) checks for a scene cut and lets the
+    Per frame: its :class:`ScheduledDetector` (``detection``) checks for a scene cut and lets the
     :class:`DetectionSchedule` decide whether the detector runs (every ``detect_every`` frames, sooner
     after much change, always on a cut); detections are cut to the ones the policy hides (``select``)
-    and handed to a :class:`FlowPropagator`, which gives them track ids and carries them, by optical
-    flow, onto the frames in between; the optional motion
-    fallback adds moving blobs nothing explains; a :class:`LookAheadGapFiller` delays frames by
-    ``lookahead_frames`` so every track is hidden on each frame between its sightings, before its first
-    and ``hold_frames`` after its last; finally crowds are merged. With ``lookahead_frames=0`` frames
-    come out as they go in (live input).
+    and handed to the ``propagator`` (default: a :class:`FlowPropagator`, which gives them track ids
+    and carries them, by optical flow, onto the frames in between); the optional motion fallback adds
+    moving blobs nothing explains; the ``gap_filler`` (default: a :class:`LookAheadGapFiller`) delays
+    frames by ``lookahead_frames`` so every track is hidden on each frame between its sightings, before
+    its first and ``hold_frames`` after its last; finally crowds are merged. With
+    ``lookahead_frames=0`` frames come out as they go in (live input).
 
     A detector error raises :class:`PrivacyError` under ``FailMode.ABORT``; under ``HIDE_FRAME`` the
     frame comes out with ``regions=None`` (hide it whole) and the stream goes on.
 
     :meth:`push` runs both halves in the caller's thread; a caller may instead run
-    ``keyframes.observe`` elsewhere and hand its results, in order, to :meth:`push_scheduled`, or
-    give a ``keyframes`` half of its own (live input's :class:`BackgroundKeyframes`).
+    ``detection.observe`` elsewhere and hand its results, in order, to :meth:`push_scheduled`, or
+    give a ``detection`` half of its own (live input's :class:`BackgroundDetection`).
     """
 
     def __init__(
@@ -182,33 +183,38 @@ class TemporalEngine:
         select: Select,
         settings: TemporalConfig,
         fail_mode: FailMode = FailMode.ABORT,
-        keyframes: Keyframes | None = None,
+        detection: DetectionStage | None = None,
+        *,
+        propagator: Propagator | None = None,
+        gap_filler: GapFiller | None = None,
     ) -> None:
         self.settings = settings
-        self.keyframes: Keyframes = keyframes or KeyframeDetector(detect, select, settings, fail_mode)
-        # A keyframe half of the caller's own may hand detections over late: remember frames to carry them.
-        self._propagator = FlowPropagator(
+        self.detection: DetectionStage = detection or ScheduledDetector(detect, select, settings, fail_mode)
+        # A detection half of the caller's own may hand detections over late: remember frames to carry them.
+        self._propagator: Propagator = propagator or FlowPropagator(
             flow_long_side_px=settings.flow_long_side_px,
             hold_frames=settings.hold_frames,
-            history_frames=0 if keyframes is None else _LATE_HISTORY_FRAMES,
+            history_frames=0 if detection is None else _LATE_HISTORY_FRAMES,
         )
         self._motion = (
             MotionFallback(static_camera=settings.static_camera) if settings.motion_fallback else None
         )
-        self._filler = LookAheadGapFiller(settings.lookahead_frames, settings.hold_frames)
+        self._filler: GapFiller = gap_filler or LookAheadGapFiller(
+            settings.lookahead_frames, settings.hold_frames
+        )
         self._waiting: dict[int, tuple[Frame, bool, bool]] = {}  # index → (frame, detected, failed)
 
     @property
     def frames_detected(self) -> int:
         """Frames the detector ran on successfully so far."""
-        return self.keyframes.frames_detected
+        return self.detection.frames_detected
 
     def push(self, frame: Frame) -> list[FrameRegions]:
         """Take the next frame of the stream; return the frames now ready, oldest first."""
-        return self.push_scheduled(self.keyframes.observe(frame))
+        return self.push_scheduled(self.detection.observe(frame))
 
     def push_scheduled(self, item: ScheduledFrame) -> list[FrameRegions]:
-        """Take the next frame as :meth:`KeyframeDetector.observe` returned it; return the ready frames."""
+        """Take the next frame as :meth:`ScheduledDetector.observe` returned it; return the ready frames."""
         frame = item.frame
         if item.scene_cut:
             self._propagator.reset()
@@ -223,15 +229,15 @@ class TemporalEngine:
     def flush(self) -> list[FrameRegions]:
         """Return every frame still waiting (end of stream); the engine can then start a new stream."""
         ready = self._ready(self._filler.flush())
-        self.keyframes.reset()
+        self.detection.reset()
         self._propagator.reset()
         if self._motion is not None:
             self._motion.reset()
         return ready
 
     def close(self) -> None:
-        """Release the keyframe half's threads; call after :meth:`flush` when the engine is done."""
-        self.keyframes.close()
+        """Release the detection half's threads; call after :meth:`flush` when the engine is done."""
+        self.detection.close()
 
     def _ready(self, filled: list[tuple[int, Detections]]) -> list[FrameRegions]:
         out = []

@@ -57,14 +57,13 @@ _MAX_CORRECTION = 48.0
 _CORRECTION_SIGMA_PX = 4.0
 _INPAINT_RADIUS_PX = 5
 # A still camera's fill keeps the previous frame's colour where the new plate differs by at most this
-# (levels, any channel): the median's jitter on textured ground. On the PETS composites of
-# benchmarks/removal_quality.py this took the frame-to-frame change inside the fill from 0.26 to 0.14
-# levels (outside it: 0.16), at 1 dB of PSNR.
+# (levels, any channel): the median's jitter on textured ground, which would otherwise flicker inside
+# the fill more than the picture around it does (figures: docs/tuning.md, "Removal").
 _STEADY_LEVELS = 6.0
 _DIS_PRESET = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM
-# The camera counts as moving when the median flow (DIS ultrafast, flow grid) is longer than this. On the
-# shared clips (640-pixel grid) a still camera read 0.002 (sparse walkers) and 0.11-0.22 (a dense crowd
-# filling most of the picture), a dashcam on a highway 0.23-0.74 (10th-90th percentile of frames).
+# The camera counts as moving when the median flow (DIS ultrafast, flow grid) is longer than this: above
+# what a still camera reads even under a dense crowd, below a moving camera's (figures: docs/tuning.md,
+# "Removal").
 _STILL_PX = 0.15
 
 

@@ -5,19 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from veil.checks import check_range
 from veil.errors import ConfigError
-from veil.pipeline.config import EncoderConfig
 from veil.types import ObjectClass
+from veil.video.settings import OutputSettings
 
 __all__ = ["REMOVABLE_CLASSES", "RemovalSettings"]
 
 REMOVABLE_CLASSES = frozenset({ObjectClass.PERSON, ObjectClass.VEHICLE})
 """Classes whose whole body can be removed (a face or plate alone would leave a headless body)."""
-
-
-def _check_range(name: str, value: float, low: float, high: float) -> None:
-    if not low <= value <= high:
-        raise ConfigError(f"{name}={value!r} is out of range [{low}, {high}]")
 
 
 @dataclass(frozen=True)
@@ -38,13 +34,11 @@ class RemovalSettings:
             moving camera: motion that disagrees with the camera's).
         silhouettes: remove each region's segmented silhouette (DeepLab) instead of its whole box. Boxes
             are the default: they cost more filling, but leave nothing a coarse silhouette misses (a
-            head, an arm): on 80 frames of the PETS clip YOLOX still found 28 persons after removing
-            silhouettes and none after removing boxes.
+            head, an arm), which a person detector then finds again (docs/tuning.md, "Removal").
         box_margin_ratio: grow every region's box by this share of its size on every side before it
             becomes a mask (boxes only, not silhouettes). A detector's box often cuts off a hand or the
             top of a head; what it leaves is not only shown, it is copied into other frames as
-            background. On the moving-camera composites of ``benchmarks/removal_quality.py`` 0.1
-            raised PSNR inside the removed person from 23.1 to 25.1 dB end to end.
+            background (``benchmarks/removal_quality.py``; docs/tuning.md, "Removal").
         dilate_px: grow every mask by this many pixels; ``None``: 0.6 % of the frame's long side, at
             least 3 (edges of a silhouette blend into the background over a few pixels).
         shadow_margin_ratio: grow the lower part of each object's mask by this share of its height, so a
@@ -53,11 +47,9 @@ class RemovalSettings:
             memory, is ``2 × window_radius + 1`` frames).
         plate_samples: most frames whose per-pixel median makes a still camera's background plate.
         flow_long_side_px: optical flow is computed on frames shrunk to this long side.
-        encoder: video encoder of the output.
+        output: the encoder, the streams and metadata kept and the largest frame accepted, as every
+            video output has them.
         models_dir: folder holding model files (else ``VEIL_MODELS_DIR``, then the user cache).
-        keep_audio: copy audio and subtitle streams.
-        strip_location: remove GPS / location metadata.
-        max_pixels: frames larger than this (width × height) are refused.
     """
 
     targets: frozenset[ObjectClass] = REMOVABLE_CLASSES
@@ -75,11 +67,8 @@ class RemovalSettings:
     window_radius: int = 15
     plate_samples: int = 15
     flow_long_side_px: int = 640
-    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    output: OutputSettings = field(default_factory=OutputSettings)
     models_dir: Path | None = None
-    keep_audio: bool = True
-    strip_location: bool = True
-    max_pixels: int = 8192 * 8192
 
     def __post_init__(self) -> None:
         if not self.targets:
@@ -96,17 +85,16 @@ class RemovalSettings:
             x1, y1, x2, y2 = self.box_xyxy
             if not (x2 > x1 and y2 > y1):
                 raise ConfigError(f"box_xyxy={self.box_xyxy!r} is empty: x2 must exceed x1 and y2 exceed y1")
-        _check_range("score_threshold", self.score_threshold, 0.0, 1.0)
-        _check_range("detect_every", self.detect_every, 1, 1000)
-        _check_range("lookahead_frames", self.lookahead_frames, 0, 1000)
+        check_range("score_threshold", self.score_threshold, 0.0, 1.0)
+        check_range("detect_every", self.detect_every, 1, 1000)
+        check_range("lookahead_frames", self.lookahead_frames, 0, 1000)
         if self.dilate_px is not None:
-            _check_range("dilate_px", self.dilate_px, 0, 256)
-        _check_range("box_margin_ratio", self.box_margin_ratio, 0.0, 1.0)
-        _check_range("shadow_margin_ratio", self.shadow_margin_ratio, 0.0, 1.0)
-        _check_range("window_radius", self.window_radius, 1, 120)
-        _check_range("plate_samples", self.plate_samples, 3, 61)
-        _check_range("flow_long_side_px", self.flow_long_side_px, 64, 4096)
-        _check_range("max_pixels", self.max_pixels, 1, 2**31)
+            check_range("dilate_px", self.dilate_px, 0, 256)
+        check_range("box_margin_ratio", self.box_margin_ratio, 0.0, 1.0)
+        check_range("shadow_margin_ratio", self.shadow_margin_ratio, 0.0, 1.0)
+        check_range("window_radius", self.window_radius, 1, 120)
+        check_range("plate_samples", self.plate_samples, 3, 61)
+        check_range("flow_long_side_px", self.flow_long_side_px, 64, 4096)
 
     def dilation_px(self, frame_hw: tuple[int, int]) -> int:
         """Return the mask dilation in pixels for frames of ``frame_hw`` (H, W)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,7 @@ from veil.detections import Detections
 from veil.errors import ConfigError, PrivacyError
 from veil.pipeline.config import PipelineConfig
 from veil.pipeline.detections_json import read_detections
+from veil.pipeline.loop import run_stages
 from veil.propagation.scene_cut import SceneCutDetector
 from veil.removal.batches import CameraMotion
 from veil.removal.engine import FilledFrame, WindowFiller
@@ -29,7 +30,7 @@ from veil.removal.mask_source import FrameMask, MaskSource
 from veil.removal.masks import boxes_mask
 from veil.removal.report import FillCounts, RemovalReport
 from veil.removal.settings import RemovalSettings
-from veil.types import VideoInfo
+from veil.types import Frame, VideoInfo
 from veil.video.reader import VideoReader
 from veil.video.writer import VideoWriter
 
@@ -98,7 +99,7 @@ def _default_detector(settings: RemovalSettings) -> Detector:
     from veil.detection.selection import SelectClasses
 
     config = PipelineConfig(
-        targets=settings.targets, models_dir=settings.models_dir, max_pixels=settings.max_pixels
+        targets=settings.targets, models_dir=settings.models_dir, max_pixels=settings.output.max_pixels
     )
     if settings.silhouettes:
         return build_detector(settings.targets, config)
@@ -106,9 +107,10 @@ def _default_detector(settings: RemovalSettings) -> Detector:
 
 
 class _Tally:
-    """Count what was written."""
+    """Count what was read and written."""
 
     def __init__(self) -> None:
+        self.read = 0
         self.frames = 0
         self.with_mask = 0
         self.still = 0
@@ -128,14 +130,39 @@ class _Tally:
         self.fill.add(done.counts)
 
 
+class _RemovalEngine:
+    """Removal's engine: each frame's mask (detected, carried, held), then the background filler."""
+
+    def __init__(self, masks: MaskSource, cuts: SceneCutDetector, filler: WindowFiller) -> None:
+        self._masks = masks
+        self._cuts = cuts
+        self._filler = filler
+
+    def _fill(self, ready: list[FrameMask]) -> Iterator[FilledFrame]:
+        for item in ready:
+            yield from self._filler.push(item.frame, item.mask, cut=item.cut)
+
+    def push(self, frame: Frame) -> Iterator[FilledFrame]:
+        return self._fill(self._masks.push(frame, cut=self._cuts.is_cut(frame.image)))
+
+    def flush(self) -> Iterator[FilledFrame]:
+        yield from self._fill(self._masks.flush())
+        yield from self._filler.flush()
+
+
+def _counted(frames: Iterable[Frame], tally: _Tally) -> Iterator[Frame]:
+    for frame in frames:
+        tally.read += 1
+        yield frame
+
+
 def _remove(
     src: Path, dst: Path, settings: RemovalSettings, detector: Detector | None, *, still_object: bool
 ) -> RemovalReport:
     started = time.perf_counter()
     operation = "remove_static_object" if still_object else "remove_dynamic_object"
     tally = _Tally()
-    read = 0
-    with VideoReader(src, max_pixels=settings.max_pixels) as reader:
+    with VideoReader(src, max_pixels=settings.output.max_pixels) as reader:
         info = reader.info
         regions = _regions(settings, info)
         if regions is None and detector is None:
@@ -157,39 +184,31 @@ def _remove(
             still_object=still_object,
             camera_moving=lambda: filler.current_motion is CameraMotion.MOVING,
         )
-        cuts = SceneCutDetector()
+        engine = _RemovalEngine(masks, SceneCutDetector(), filler)
 
-        def fill(ready: list[FrameMask]) -> None:
-            for item in ready:
-                for done in filler.push(item.frame, item.mask, cut=item.cut):
-                    writer.write(done.frame, done.image)
-                    tally.add(done)
+        def write(done: FilledFrame) -> None:
+            writer.write(done.frame, done.image)
+            tally.add(done)
 
         with VideoWriter(
             dst,
             src,
             info,
-            settings.encoder,
-            keep_audio=settings.keep_audio,
-            strip_location=settings.strip_location,
+            settings.output.encoder,
+            keep_audio=settings.output.keep_audio,
+            strip_location=settings.output.strip_location,
         ) as writer:
-            for frame in reader:
-                read += 1
-                fill(masks.push(frame, cut=cuts.is_cut(frame.image)))
-            fill(masks.flush())
-            for done in filler.flush():
-                writer.write(done.frame, done.image)
-                tally.add(done)
-            if tally.frames != read:
+            run_stages(_counted(reader, tally), engine, write)
+            if tally.frames != tally.read:
                 raise PrivacyError(
-                    f"{src.name}: read {read} frames but filled {tally.frames}; output discarded"
+                    f"{src.name}: read {tally.read} frames but filled {tally.frames}; output discarded"
                 )
             writer.commit()
     report = RemovalReport(
         source=str(src),
         output=str(dst),
         operation=operation,
-        frames_read=read,
+        frames_read=tally.read,
         frames_written=tally.frames,
         frames_with_mask=tally.with_mask,
         still_frames=tally.still,

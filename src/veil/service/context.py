@@ -9,8 +9,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from veil.api import Pipeline
-from veil.pipeline.config import PipelineConfig
+from veil.api import Pipeline, PipelineConfig
 from veil.service.audit_log import bounded
 from veil.service.auth_guard import FailedAuthGuard
 from veil.service.image_slots import ImageSlots

@@ -8,9 +8,8 @@ import time
 
 import numpy as np
 
-from veil.api import Pipeline, open_pipeline
+from veil.api import Pipeline, PipelineConfig, open_pipeline
 from veil.detections import Detections
-from veil.pipeline.config import PipelineConfig
 from veil.types import Image, ObjectClass
 
 __all__ = [

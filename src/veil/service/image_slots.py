@@ -15,8 +15,7 @@ from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from veil.api import Pipeline
-from veil.pipeline.config import PipelineConfig
+from veil.api import Pipeline, PipelineConfig
 
 __all__ = ["ImageSlot", "ImageSlots", "TenantQueueFullError"]
 

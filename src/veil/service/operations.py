@@ -12,9 +12,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from veil.api import Pipeline
+from veil.api import Pipeline, PipelineConfig, RemovalSettings, RunOptions
 from veil.errors import ConfigError
-from veil.pipeline.config import PipelineConfig, RunOptions
 from veil.service.options import REMOVAL_HELP, build_config
 
 __all__ = [
@@ -121,32 +120,28 @@ def _track_id(text: str) -> int:
 
 def removal_settings(
     options: Mapping[str, str], config: PipelineConfig, frame_size: tuple[int, int] | None = None
-) -> Any:
-    """Return the removal package's settings for the request's ``box``, ``track_id`` and shared options.
+) -> RemovalSettings:
+    """Return the removal settings for the request's ``box``, ``track_id`` and shared options.
 
     ``frame_size`` (width, height), when known, is what the box must lie inside.
     """
-    settings_type = _load("veil.removal:RemovalSettings")
-    kwargs: dict[str, Any] = {
-        "encoder": config.encoder,
-        "keep_audio": config.keep_audio,
-        "strip_location": config.strip_location,
-        "max_pixels": config.max_pixels,
-    }
+    kwargs: dict[str, Any] = {"output": config.output}
     if options.get("targets"):
         kwargs["targets"] = config.targets
     if options.get("box"):
         kwargs["box_xyxy"] = _box(options["box"], frame_size)
     if options.get("track_id"):
         kwargs["track_id"] = _track_id(options["track_id"])
-    return settings_type(**kwargs)
+    return RemovalSettings(**kwargs)
 
 
 def _removal(name: str) -> Callable[[OperationContext], OperationResult]:
     def run(ctx: OperationContext) -> OperationResult:
-        function = _load(_TABLE[Operation(name)])
+        operation = Operation(name)
+        remove = _load(_TABLE[operation])
         dst = ctx.out_dir / f"{ctx.src.stem}.{name}{ctx.src.suffix}"
-        value = function(ctx.src, dst, removal_settings(ctx.options, ctx.config))
+        still = operation is Operation.REMOVE_STATIC_OBJECT
+        value = remove(ctx.src, dst, removal_settings(ctx.options, ctx.config), still_object=still)
         return OperationResult(dst, None, _report_of(value))
 
     return run
@@ -154,21 +149,22 @@ def _removal(name: str) -> Callable[[OperationContext], OperationResult]:
 
 def _audit(ctx: OperationContext) -> OperationResult:
     """Anonymize the upload as object-mask does, then attack the result: the report says what leaks."""
-    audit_paths = _load(_TABLE[Operation.AUDIT])
+    audit = _load(_TABLE[Operation.AUDIT])
     masked = _object_mask(ctx)
-    report = _report_of(audit_paths(masked.result, ctx.src))
+    report = _report_of(audit(masked.result, ctx.src))
     dst = ctx.out_dir / f"{ctx.src.stem}.audit.json"
     dst.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
     return OperationResult(dst, masked.detections, {"anonymize": masked.report, "audit": report})
 
 
-# Where each operation is implemented; removal and audit live in packages of their own.
+# The API verb each operation runs, by name: checked when a job is submitted, so a name this build
+# cannot import makes its operation unavailable up front instead of failing the job later.
 _TABLE: Mapping[Operation, str] = MappingProxyType(
     {
         Operation.OBJECT_MASK: "veil.api:Pipeline",
-        Operation.REMOVE_STATIC_OBJECT: "veil.removal:remove_static_object",
-        Operation.REMOVE_DYNAMIC_OBJECT: "veil.removal:remove_dynamic_object",
-        Operation.AUDIT: "veil.evaluation.audit:audit_paths",
+        Operation.REMOVE_STATIC_OBJECT: "veil.api:remove",
+        Operation.REMOVE_DYNAMIC_OBJECT: "veil.api:remove",
+        Operation.AUDIT: "veil.api:audit",
     }
 )
 _RUNNERS: Mapping[Operation, Callable[[OperationContext], OperationResult]] = MappingProxyType(

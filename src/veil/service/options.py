@@ -6,9 +6,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 
-from veil.api import PrivacyLevel, UserChoices
+from veil.api import DEFAULT_TARGETS, FailMode, PipelineConfig, PrivacyLevel, UserChoices
 from veil.errors import ConfigError
-from veil.pipeline.config import DEFAULT_TARGETS, FailMode, PipelineConfig
 
 __all__ = ["OPTION_HELP", "REMOVAL_HELP", "build_config", "parse_bool", "validate_options"]
 

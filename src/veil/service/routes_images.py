@@ -11,8 +11,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from veil.api import PipelineConfig, RunOptions
 from veil.errors import ConfigError, VeilError
-from veil.pipeline.config import PipelineConfig, RunOptions
 from veil.service.context import AppContext, context_of, require
 from veil.service.image_slots import ImageSlot, TenantQueueFullError
 from veil.service.keys import KeyRecord, Scope

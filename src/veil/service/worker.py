@@ -14,9 +14,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
-from veil.api import Pipeline
+from veil.api import Pipeline, PipelineConfig
 from veil.errors import VeilError
-from veil.pipeline.config import PipelineConfig
 from veil.service.blobs import BlobKind
 from veil.service.crypto import BlobCorruptError
 from veil.service.jobs import Job, Outcome

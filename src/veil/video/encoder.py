@@ -10,7 +10,7 @@ import av.error
 from av.codec import Codec
 
 from veil.errors import ConfigError
-from veil.pipeline.config import EncoderConfig
+from veil.video.settings import EncoderConfig
 
 __all__ = [
     "CONTAINER_AUDIO_CODECS",

@@ -24,8 +24,8 @@ from av.container import InputContainer, OutputContainer
 from av.stream import Stream
 
 from veil.errors import ConfigError, OutputError, UnreadableMediaError
-from veil.pipeline.config import EncoderConfig
 from veil.video.encoder import CONTAINER_AUDIO_CODECS, audio_encoder_rate, encoder_options, find_encoder
+from veil.video.settings import EncoderConfig
 
 __all__ = ["OUTPUT_FORMATS", "OutputPlan", "SideAction", "SideStreamPlan", "output_format", "plan_output"]
 

@@ -19,7 +19,6 @@ from av.video.reformatter import ColorRange, Colorspace
 from av.video.stream import VideoStream
 
 from veil.errors import ConfigError, OutputError, UnreadableMediaError
-from veil.pipeline.config import EncoderConfig
 from veil.types import Frame, Image, VideoInfo
 from veil.video.atomic import check_output, discard, partial_path, publish
 from veil.video.encoder import encoder_options
@@ -27,6 +26,7 @@ from veil.video.metadata import clean_metadata
 from veil.video.output_plan import OUTPUT_FORMATS, RAW_FORMATS, OutputPlan, plan_output
 from veil.video.probe import is_cover_art
 from veil.video.remux import SideStreams
+from veil.video.settings import EncoderConfig
 
 __all__ = ["OUTPUT_FORMATS", "VideoWriter"]
 

@@ -1,32 +1,11 @@
-"""Frame checks and bottom/right padding shared by the network-input detectors."""
+"""Bottom/right padding shared by the network-input detectors."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from veil.detection.image_input import pad_to_multiple, require_rgb
-from veil.errors import UnsupportedFrameError
-
-
-def test_require_rgb_returns_height_and_width() -> None:
-    assert require_rgb(np.zeros((7, 9, 3), np.uint8)) == (7, 9)
-
-
-@pytest.mark.parametrize(
-    ("bad", "needle"),
-    [
-        (np.zeros((0, 9, 3), np.uint8), "zero size"),
-        (np.zeros((7, 0, 3), np.uint8), "zero size"),
-        (np.zeros((7, 9), np.uint8), "H×W×3"),
-        (np.zeros((7, 9, 4), np.uint8), "H×W×3"),
-        (np.zeros((7, 9, 3), np.uint16), "uint16"),
-        ([[1, 2, 3]], "list"),
-    ],
-)
-def test_require_rgb_rejects(bad: np.ndarray, needle: str) -> None:
-    with pytest.raises(UnsupportedFrameError, match=needle):
-        require_rgb(bad)
+from veil.detection.image_input import pad_to_multiple
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from veil.detections import Detections
 from veil.errors import ConfigError
 from veil.evaluation.annotations import DatasetFormat, detect_format, group_by_image, load_annotations
 from veil.evaluation.coco import read_coco_json
+from veil.evaluation.eval_html import write_scatter_png
 from veil.evaluation.eval_options import EvalMethod, EvalOptions
 from veil.evaluation.evaluate import evaluate_dataset
 from veil.evaluation.mot import read_mot_gt
@@ -121,7 +122,7 @@ def test_evaluate_measures_privacy_utility_and_speed_per_method(tmp_path: Path) 
     assert "privacy person" in report.header()
     text = report.table_text()
     assert "100.0%" in text and "global-quantize" in text
-    report.write_plot(tmp_path / "plot.png")
+    write_scatter_png(report, tmp_path / "plot.png")
     assert (tmp_path / "plot.png").read_bytes()[:4] == b"\x89PNG"
 
 

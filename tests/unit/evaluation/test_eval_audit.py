@@ -15,6 +15,7 @@ from veil.errors import ConfigError, UnreadableMediaError
 from veil.evaluation.annotations import AnnotatedFrame
 from veil.evaluation.audit import audit_paths, frame_step
 from veil.evaluation.audit_frame import FrameAuditor
+from veil.evaluation.audit_html import write_audit_html
 from veil.evaluation.audit_options import AuditOptions
 from veil.evaluation.datasets import AnnotatedImage
 from veil.evaluation.face_attack import FaceAttacker, FaceReDetector
@@ -181,7 +182,7 @@ def test_the_headline_counts_targeted_classes_only(tmp_path: Path) -> None:
     assert report.summary(ObjectClass.TEXT).leaked == 1
     assert report.leak_rate() == 0.0
     assert report.leak_rate(ObjectClass.TEXT) == 1.0  # still there to read, per class
-    report.write_html(tmp_path / "report.html")
+    write_audit_html(report, tmp_path / "report.html")
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "Leak rate: 0.0%" in page and "Not targeted, so not in the rate: plate, text." in page
     assert "text (not targeted)" in page
@@ -273,7 +274,7 @@ def test_audit_paths_on_folders_reports_rates_reviews_and_html(tmp_path: Path) -
         "targeted": True,
     }
 
-    leaky.write_html(tmp_path / "report.html")
+    write_audit_html(leaky, tmp_path / "report.html")
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert page.count("data:image/png;base64,") == 3  # timeline + one before/after pair
     assert "Leak rate: 100.0%" in page

@@ -10,6 +10,7 @@ from veil.errors import PrivacyError
 from veil.geometry import iou_matrix
 from veil.pipeline.config import FailMode, TemporalConfig
 from veil.pipeline.temporal import FrameRegions, TemporalEngine
+from veil.propagation.base import NoGapFill, NoPropagation
 from veil.types import Frame, Image, ObjectClass, Origin
 
 SIZE = (120, 160)
@@ -160,3 +161,18 @@ def test_a_scene_cut_forces_detection() -> None:
     (item,) = engine.push(Frame(other, 2))
     assert item.detected
     assert detect.asked == [0, 2]
+
+
+def test_the_engine_takes_its_propagator_and_gap_filler_as_the_protocols() -> None:
+    # Nothing carried, nothing delayed: only detection frames get the face, each frame at once.
+    engine = TemporalEngine(
+        ScriptedDetect({0, 3}),
+        keep_all,
+        settings(lookahead_frames=15, hold_frames=15),
+        propagator=NoPropagation(),
+        gap_filler=NoGapFill(),
+    )
+    ready = [engine.push(textured_frame(i)) for i in range(6)]
+    assert [[r.frame.index for r in batch] for batch in ready] == [[i] for i in range(6)]
+    assert [len(batch[0].regions or ()) for batch in ready] == [1, 0, 0, 1, 0, 0]
+    assert engine.flush() == []

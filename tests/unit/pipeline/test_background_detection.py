@@ -1,4 +1,4 @@
-"""Live input's keyframe detection on its own thread: frames go on while the detector works."""
+"""Live input's detection frame detection on its own thread: frames go on while the detector works."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from test_temporal import face, keep_all, settings, textured_frame
 
 from veil.detections import Detections
 from veil.errors import PrivacyError
-from veil.pipeline.background_keyframes import BackgroundKeyframes
+from veil.pipeline.background_detection import BackgroundDetection
 from veil.pipeline.config import FailMode
 from veil.pipeline.temporal import ScheduledFrame, TemporalEngine
 from veil.types import Frame, Image
@@ -34,10 +34,10 @@ class GatedDetect:
         return face()
 
 
-def observe_until_landed(keyframes: BackgroundKeyframes, start: int) -> ScheduledFrame:
+def observe_until_landed(detection: BackgroundDetection, start: int) -> ScheduledFrame:
     """Feed frames from ``start`` until a detection lands with one; return that frame's outcome."""
     for index in range(start, start + 500):
-        item = keyframes.observe(textured_frame(index))
+        item = detection.observe(textured_frame(index))
         if item.found is not None or item.failed:
             return item
         time.sleep(0.01)
@@ -45,74 +45,74 @@ def observe_until_landed(keyframes: BackgroundKeyframes, start: int) -> Schedule
 
 
 def test_the_first_frame_waits_for_its_detection() -> None:
-    keyframes = BackgroundKeyframes(GatedDetect(), keep_all, settings(detect_every=3))
-    first = keyframes.observe(textured_frame(0))
+    detection = BackgroundDetection(GatedDetect(), keep_all, settings(detect_every=3))
+    first = detection.observe(textured_frame(0))
     assert first.found is not None and len(first.found) == 1
     assert first.found_on is None
-    keyframes.close()
+    detection.close()
 
 
-def test_a_keyframe_does_not_hold_up_the_frames_after_it() -> None:
+def test_a_detection_frame_does_not_hold_up_the_frames_after_it() -> None:
     detect = GatedDetect()
-    keyframes = BackgroundKeyframes(detect, keep_all, settings(detect_every=3))
-    keyframes.observe(textured_frame(0))
-    # Frame 3 is a keyframe; its detector blocks until released, yet frames 3 to 6 come back at once.
+    detection = BackgroundDetection(detect, keep_all, settings(detect_every=3))
+    detection.observe(textured_frame(0))
+    # Frame 3 is a detection frame; its detector blocks until released, yet frames 3 to 6 come back at once.
     for index in range(1, 7):
-        item = keyframes.observe(textured_frame(index))
+        item = detection.observe(textured_frame(index))
         assert item.found is None and not item.failed
-    assert detect.asked == [0, 3]  # one detection at a time: no new keyframe while one runs
+    assert detect.asked == [0, 3]  # one detection at a time: no new detection frame while one runs
     detect.release.set()
-    landed = observe_until_landed(keyframes, 7)
+    landed = observe_until_landed(detection, 7)
     assert landed.found_on == 3
     assert landed.frame.index >= 7
-    assert keyframes.frames_detected == 2
-    keyframes.close()
+    assert detection.frames_detected == 2
+    detection.close()
 
 
 def test_a_failed_background_detection_aborts_with_the_frame_it_lands_on() -> None:
     detect = GatedDetect(fail=True)
-    keyframes = BackgroundKeyframes(detect, keep_all, settings(detect_every=2))
-    keyframes.observe(textured_frame(0))
-    keyframes.observe(textured_frame(1))
-    keyframes.observe(textured_frame(2))
+    detection = BackgroundDetection(detect, keep_all, settings(detect_every=2))
+    detection.observe(textured_frame(0))
+    detection.observe(textured_frame(1))
+    detection.observe(textured_frame(2))
     detect.release.set()
     with pytest.raises(PrivacyError):
-        observe_until_landed(keyframes, 3)
-    keyframes.close()
+        observe_until_landed(detection, 3)
+    detection.close()
 
 
 def test_in_hide_frame_mode_the_landing_frame_is_marked_failed() -> None:
     detect = GatedDetect(fail=True)
-    keyframes = BackgroundKeyframes(detect, keep_all, settings(detect_every=2), FailMode.HIDE_FRAME)
-    keyframes.observe(textured_frame(0))
-    keyframes.observe(textured_frame(1))
-    keyframes.observe(textured_frame(2))
+    detection = BackgroundDetection(detect, keep_all, settings(detect_every=2), FailMode.HIDE_FRAME)
+    detection.observe(textured_frame(0))
+    detection.observe(textured_frame(1))
+    detection.observe(textured_frame(2))
     detect.release.set()
-    landed = observe_until_landed(keyframes, 3)
+    landed = observe_until_landed(detection, 3)
     assert landed.failed and landed.found is None and landed.found_on == 2
-    keyframes.close()
+    detection.close()
 
 
 def test_a_scene_cut_is_detected_in_line_and_drops_the_old_scenes_detection() -> None:
     detect = GatedDetect()
-    keyframes = BackgroundKeyframes(detect, keep_all, settings(detect_every=2))
-    keyframes.observe(textured_frame(0))
-    keyframes.observe(textured_frame(1))
-    keyframes.observe(textured_frame(2))  # handed to the worker, blocked
+    detection = BackgroundDetection(detect, keep_all, settings(detect_every=2))
+    detection.observe(textured_frame(0))
+    detection.observe(textured_frame(1))
+    detection.observe(textured_frame(2))  # handed to the worker, blocked
     detect.release.set()
-    cut = keyframes.observe(Frame(np.zeros_like(textured_frame(3).image), 3))
+    cut = detection.observe(Frame(np.zeros_like(textured_frame(3).image), 3))
     assert cut.scene_cut
     assert cut.found is not None and cut.found_on is None
     assert detect.asked == [0, 2, 3]
-    keyframes.close()
+    detection.close()
 
 
-def test_an_engine_with_background_keyframes_hides_the_face_on_every_frame() -> None:
+def test_an_engine_with_background_detection_hides_the_face_on_every_frame() -> None:
     detect = GatedDetect()
     detect.release.set()
     temporal = settings(detect_every=3, lookahead_frames=0)
     engine = TemporalEngine(
-        detect, keep_all, temporal, keyframes=BackgroundKeyframes(detect, keep_all, temporal)
+        detect, keep_all, temporal, detection=BackgroundDetection(detect, keep_all, temporal)
     )
     out = []
     for index in range(30):

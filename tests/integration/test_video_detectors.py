@@ -1,4 +1,4 @@
-"""The still-image and video-keyframe detectors a privacy level builds, on the real models."""
+"""The still-image and video detectors a privacy level builds, on the real models."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def _frames(count: int) -> list[Image]:
     return [rng.integers(0, 255, (240, 320, 3), dtype=np.uint8) for _ in range(count)]
 
 
-def test_standard_video_keyframes_run_yunet_alone_and_stills_both(
+def test_standard_video_detection_frames_run_yunet_alone_and_stills_both(
     models_dir: Path, centerface_calls: Counter[str]
 ) -> None:
     config = UserChoices(models_dir=models_dir, privacy=PrivacyLevel.STANDARD).to_config()
@@ -62,15 +62,15 @@ def test_standard_video_keyframes_run_yunet_alone_and_stills_both(
 
 
 @pytest.mark.parametrize("level", [PrivacyLevel.STRICT, PrivacyLevel.GUARANTEE])
-def test_strict_levels_ask_centerface_on_every_keyframe(
+def test_strict_levels_ask_centerface_on_every_detection_frame(
     level: PrivacyLevel, models_dir: Path, centerface_calls: Counter[str]
 ) -> None:
     config = UserChoices(models_dir=models_dir, privacy=level).to_config()
     with open_pipeline(config) as pipeline:
         engine_frames = list(pipeline.anonymize_frames(_frames(6)))
     assert len(engine_frames) == 6
-    expected_keyframes = 6 // config.temporal.detect_every
-    assert centerface_calls["centerface runs"] >= expected_keyframes
+    expected_detection_frames = 6 // config.temporal.detect_every
+    assert centerface_calls["centerface runs"] >= expected_detection_frames
 
 
 def _dashcam_frames(data_dir: Path, indices: set[int]) -> list[Image]:
@@ -101,8 +101,8 @@ def test_faces_on_cars_and_of_car_size_need_centerface_s_word(
         found = detector.detect(image)
         return int((found.scores >= threshold).sum())
 
-    before = sum(faces(unchecked_pair.keyframes, image) for image in frames)
-    after = sum(faces(checked_pair.keyframes, image) for image in frames)
+    before = sum(faces(unchecked_pair.video, image) for image in frames)
+    after = sum(faces(checked_pair.video, image) for image in frames)
     assert before >= len(frames)  # the false faces are there without the check
     assert after == 0
     assert sum(faces(checked_pair.stills, image) for image in frames) == 0

@@ -1,16 +1,4 @@
-"""The public verbs: anonymize an image array, a file, a folder, or frames one by one.
-
-Example::
-
-    import veil
-    from veil.pipeline.config import PipelineConfig
-    from veil.types import ObjectClass
-
-    config = PipelineConfig(targets=frozenset({ObjectClass.FACE}))
-    with veil.open_pipeline(config) as pipeline:     # models load once here
-        for frame in frames:                         # H×W×3 uint8 RGB arrays
-            safe = pipeline.process(frame)
-"""
+"""The pipeline handle: models loaded once, then images, files, folders, frames and live streams."""
 
 from __future__ import annotations
 
@@ -18,50 +6,29 @@ import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol
 
 from veil.anonymizers.base import Anonymizer
 from veil.detection.base import Detector
 from veil.detections import Detections
 from veil.errors import UnreadableMediaError
 from veil.live import LiveReport, LiveSettings, run_stream
-from veil.models.catalog import CATALOG, ModelSpec
-from veil.models.store import ModelStatus, fetch_models, verify_models
 from veil.pipeline.batch import run_tree
-from veil.pipeline.choices import UserChoices, parse_methods, parse_targets, parse_thresholds
 from veil.pipeline.config import PipelineConfig, RunOptions
 from veil.pipeline.frame_processor import FrameProcessor
+from veil.pipeline.loop import stage_outputs
 from veil.pipeline.preview import ContactSheet
-from veil.pipeline.privacy_level import PrivacyLevel, PrivacyPreset, preset_for
 from veil.pipeline.report import RunReport
 from veil.pipeline.runner import Progress, run_file
-from veil.pipeline.temporal import FrameRegions
 from veil.types import Frame, Image
-from veil.video.atomic import write_text_atomically
 
 __all__ = [
-    "JsonReport",
-    "LiveReport",
-    "LiveSettings",
-    "ModelSpec",
-    "ModelStatus",
     "Pipeline",
-    "PrivacyLevel",
-    "PrivacyPreset",
-    "RunReport",
-    "UserChoices",
     "anonymize_image",
     "anonymize_path",
     "anonymize_video",
-    "fetch_models",
-    "list_models",
+    "detect",
     "open_pipeline",
-    "parse_methods",
-    "parse_targets",
-    "parse_thresholds",
-    "preset_for",
-    "save_report",
-    "verify_models",
+    "stream",
 ]
 
 
@@ -82,7 +49,7 @@ class Pipeline:
 
         self.config = config
         self._detector = detector
-        self._keyframe_detector = detector
+        self._video_detector = detector
         self._anonymizer = anonymizer or build_anonymizer(config)
         self._processor: FrameProcessor | None = None
 
@@ -91,11 +58,11 @@ class Pipeline:
             from veil.detection.registry import build_detectors
 
             built = build_detectors(self.config.targets, self.config)
-            self._detector, self._keyframe_detector = built.stills, built.keyframes
+            self._detector, self._video_detector = built.stills, built.video
             self._processor = None
         if self._processor is None:
             self._processor = FrameProcessor(
-                self.config, self._detector, self._anonymizer, self._keyframe_detector
+                self.config, self._detector, self._anonymizer, self._video_detector
             )
         return self._processor
 
@@ -116,18 +83,9 @@ class Pipeline:
         frames went in; with 0 (live input) each comes out at once.
         """
         processor = self._frame_processor()
-        engine = processor.temporal_engine()
-
-        def anonymized(ready: list[FrameRegions]) -> Iterator[Image]:
-            for item in ready:
-                if item.regions is None:
-                    yield processor.hide_whole(item.frame.image).image
-                else:
-                    yield processor.process(item.frame.image, item.frame.index, item.regions).image
-
-        for index, image in enumerate(images):
-            yield from anonymized(engine.push(Frame(image=image, index=index)))
-        yield from anonymized(engine.flush())
+        frames = (Frame(image=image, index=index) for index, image in enumerate(images))
+        for item in stage_outputs(frames, processor.temporal_engine()):
+            yield processor.anonymize(item).image
 
     def anonymize_file(
         self,
@@ -184,7 +142,7 @@ class Pipeline:
     def close(self) -> None:
         """Release the models."""
         self._detector = None
-        self._keyframe_detector = None
+        self._video_detector = None
         self._processor = None
 
     def __enter__(self) -> Pipeline:
@@ -242,25 +200,26 @@ def anonymize_path(
         return pipeline.anonymize_path(Path(src), Path(dst), options, progress)
 
 
-def list_models() -> list[ModelSpec]:
-    """Return every model Veil can use, with its source, licence and checksum."""
-    return list(CATALOG.values())
+def detect(image: Image, config: PipelineConfig | None = None) -> Detections:
+    """Return the target regions of one RGB image, before margins (loads models each call).
 
-
-class JsonReport(Protocol):
-    """A run's report that can be written as JSON: :class:`RunReport`, :class:`LiveReport`, a removal's."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return the report as plain JSON-ready values."""
-        ...
-
-
-def save_report(report: JsonReport, path: Path) -> None:
-    """Write ``report`` as JSON to ``path``, whole or not at all.
-
-    Raises:
-        OutputError: ``path``'s folder is missing or unwritable.
+    >>> found = detect(photo)  # doctest: +SKIP
     """
-    import json
+    with open_pipeline(config) as pipeline:
+        return pipeline.detect(image)
 
-    write_text_atomically(path, json.dumps(report.to_dict()) + "\n")
+
+def stream(
+    source: str,
+    destination: str,
+    config: PipelineConfig | None = None,
+    settings: LiveSettings | None = None,
+    *,
+    stop: threading.Event | None = None,
+) -> LiveReport:
+    """Anonymize a live source into a file or network stream; see :meth:`Pipeline.stream`.
+
+    >>> report = stream("rtsp://camera/stream", "out.mp4")  # doctest: +SKIP
+    """
+    with open_pipeline(config) as pipeline:
+        return pipeline.stream(source, destination, settings, stop=stop)

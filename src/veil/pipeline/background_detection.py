@@ -1,4 +1,4 @@
-"""Keyframe detection on its own thread for live input, so no frame waits for the detector."""
+"""Detection on its own thread for live input, so no frame waits for the detector."""
 
 from __future__ import annotations
 
@@ -12,25 +12,25 @@ from veil.propagation.scene_cut import SceneCutDetector
 from veil.propagation.schedule import DetectionSchedule
 from veil.types import Frame
 
-__all__ = ["BackgroundKeyframes"]
+__all__ = ["BackgroundDetection"]
 
 _log = logging.getLogger(__name__)
 
 
-class BackgroundKeyframes:
-    """The engine's keyframe half for live input: the detector runs beside the stream, not in it.
+class BackgroundDetection:
+    """The engine's detection half for live input: the detector runs beside the stream, not in it.
 
-    A keyframe the schedule picks is handed to a worker thread when that is idle (else the next frames
+    A detection frame the schedule picks is handed to a worker thread when that is idle (else the next frames
     are offered until it is); frames go on meanwhile with the regions optical flow carries, and the
     detections come back with a later frame (:attr:`ScheduledFrame.found_on` names the frame they were
-    found on), to be carried forward from there. A 720p keyframe's ~90 ms of detection then no longer
+    found on), to be carried forward from there. A 720p detection frame's ~90 ms of detection then no longer
     holds up the frames behind it, which a live stream at 30 frames/s cannot afford.
 
     Fails closed where waiting is the only safe choice: the first frame and every scene cut are
     detected in line (nothing carried fits a new scene, so those frames wait). A detector failure
     surfaces with the frame it lands on: under ``FailMode.ABORT`` it raises there; under
-    ``HIDE_FRAME`` that frame is hidden whole (the keyframe itself has left already, with the
-    carried regions every frame between keyframes gets).
+    ``HIDE_FRAME`` that frame is hidden whole (the detection frame itself has left already, with the
+    carried regions every frame between detection frames gets).
     """
 
     def __init__(
@@ -39,7 +39,7 @@ class BackgroundKeyframes:
         self._detector = GuardedDetector(detect, select, fail_mode)
         self._scenes = SceneCutDetector(settings.scene_cut_threshold)
         self._schedule = DetectionSchedule(settings.detect_every, settings.change_threshold)
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="veil-keyframes")
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="veil-detection")
         self._pending: tuple[int, Future[Detections | None]] | None = None
         self._scene_started = False
 

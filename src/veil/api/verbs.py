@@ -1,0 +1,135 @@
+"""The verbs beside anonymization: remove objects, audit and evaluate, write their reports and pages.
+
+Removal and the evaluation code load when their verb runs, so importing the API stays light.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
+
+from veil.detection.base import Detector
+from veil.evaluation.annotations import DatasetFormat
+from veil.evaluation.audit_options import AuditOptions
+from veil.evaluation.audit_report import AuditReport
+from veil.evaluation.eval_options import EvalOptions
+from veil.evaluation.eval_report import EvalReport
+from veil.models.catalog import CATALOG, ModelSpec
+from veil.pipeline.runner import Progress
+from veil.removal import RemovalReport, RemovalSettings
+from veil.video.atomic import write_text_atomically
+
+__all__ = [
+    "JsonReport",
+    "audit",
+    "evaluate",
+    "list_models",
+    "remove",
+    "save_audit_html",
+    "save_eval_html",
+    "save_eval_plot",
+    "save_report",
+]
+
+
+def list_models() -> list[ModelSpec]:
+    """Return every model Veil can use, with its source, licence and checksum."""
+    return list(CATALOG.values())
+
+
+class JsonReport(Protocol):
+    """A run's report that can be written as JSON: :class:`RunReport`, :class:`LiveReport`, a removal's."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the report as plain JSON-ready values."""
+        ...
+
+
+def save_report(report: JsonReport, path: Path) -> None:
+    """Write ``report`` as JSON to ``path``, whole or not at all.
+
+    Raises:
+        OutputError: ``path``'s folder is missing or unwritable.
+    """
+    import json
+
+    write_text_atomically(path, json.dumps(report.to_dict()) + "\n")
+
+
+def remove(
+    src: Path | str,
+    dst: Path | str,
+    settings: RemovalSettings | None = None,
+    *,
+    still_object: bool = False,
+    detector: Detector | None = None,
+) -> RemovalReport:
+    """Remove persons and vehicles from video ``src`` into ``dst``, filled with the background.
+
+    ``still_object``: the object stays put (a parked car), named by ``settings.box_xyxy`` or
+    ``settings.track_id``; otherwise everything moving, one track, or what lies in the box.
+
+    >>> report = remove("street.mp4", "street.clean.mp4")  # doctest: +SKIP
+    """
+    from veil.removal import remove_dynamic_object, remove_static_object
+
+    if still_object:
+        return remove_static_object(src, dst, settings or RemovalSettings(), detector=detector)
+    return remove_dynamic_object(src, dst, settings, detector=detector)
+
+
+def audit(
+    anonymized: Path | str,
+    original: Path | str,
+    options: AuditOptions | None = None,
+    progress: Progress | None = None,
+    *,
+    truth: Path | None = None,
+    truth_format: DatasetFormat | None = None,
+) -> AuditReport:
+    """Attack ``anonymized`` media where ``original`` shows identifying content; report what leaks.
+
+    >>> report = audit("street.anon.mp4", "street.mp4")  # doctest: +SKIP
+    """
+    from veil.evaluation.audit import audit_paths
+
+    return audit_paths(
+        Path(anonymized), Path(original), options, progress, truth=truth, truth_format=truth_format
+    )
+
+
+def evaluate(
+    dataset: Path | str,
+    options: EvalOptions | None = None,
+    progress: Progress | None = None,
+    *,
+    dataset_format: DatasetFormat | None = None,
+) -> EvalReport:
+    """Measure anonymization methods' privacy, utility and speed on an annotated data set.
+
+    >>> report = evaluate("data/wider_face_val")  # doctest: +SKIP
+    """
+    from veil.evaluation.evaluate import evaluate_dataset
+
+    return evaluate_dataset(Path(dataset), options, progress, dataset_format=dataset_format)
+
+
+def save_audit_html(report: AuditReport, path: Path) -> None:
+    """Write an audit report as one self-contained HTML file (tables, timeline, thumbnails)."""
+    from veil.evaluation.audit_html import write_audit_html
+
+    write_audit_html(report, Path(path))
+
+
+def save_eval_html(report: EvalReport, path: Path) -> None:
+    """Write an evaluation, its table and its privacy–utility plot as one HTML file."""
+    from veil.evaluation.eval_html import write_eval_html
+
+    write_eval_html(report, Path(path))
+
+
+def save_eval_plot(report: EvalReport, path: Path) -> None:
+    """Write an evaluation's privacy–utility scatter plot as a PNG file."""
+    from veil.evaluation.eval_html import write_scatter_png
+
+    write_scatter_png(report, Path(path))
