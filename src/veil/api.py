@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from veil.anonymizers.base import Anonymizer
+from veil.anonymizers.method_key import read_method_key
 from veil.detection.base import Detector
 from veil.detections import Detections
 from veil.errors import UnreadableMediaError
@@ -60,6 +61,7 @@ __all__ = [
     "parse_targets",
     "parse_thresholds",
     "preset_for",
+    "read_method_key",
     "save_report",
     "verify_models",
 ]
