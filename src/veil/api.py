@@ -18,13 +18,13 @@ import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from veil.anonymizers.base import Anonymizer
 from veil.anonymizers.method_key import read_method_key
 from veil.detection.base import Detector
 from veil.detections import Detections
-from veil.errors import UnreadableMediaError
+from veil.errors import ConfigError, UnreadableMediaError
 from veil.live import LiveReport, LiveSettings, run_stream
 from veil.models.catalog import CATALOG, ModelSpec
 from veil.models.store import ModelStatus, fetch_models, verify_models
@@ -39,6 +39,9 @@ from veil.pipeline.runner import Progress, run_file
 from veil.pipeline.temporal import FrameRegions
 from veil.types import Frame, Image
 from veil.video.atomic import write_text_atomically
+
+if TYPE_CHECKING:
+    from veil.scramble.run import ScrambleReport
 
 __all__ = [
     "JsonReport",
@@ -63,6 +66,8 @@ __all__ = [
     "preset_for",
     "read_method_key",
     "save_report",
+    "scramble_path",
+    "unscramble_path",
     "verify_models",
 ]
 
@@ -242,6 +247,66 @@ def anonymize_path(
     """Anonymize a file or a folder tree; returns the merged run report."""
     with open_pipeline(config) as pipeline:
         return pipeline.anonymize_path(Path(src), Path(dst), options, progress)
+
+
+def scramble_path(
+    src: Path | str,
+    dst: Path | str,
+    secret: bytes,
+    config: PipelineConfig | None = None,
+    *,
+    regions_path: Path | None = None,
+    from_detections: Path | None = None,
+) -> ScrambleReport:
+    """Encrypt every target region of ``src`` into the lossless ``dst``; write the region list beside it.
+
+    ``secret`` (16+ bytes, see :func:`read_method_key`) is never written anywhere; keep it apart from
+    the output. :func:`unscramble_path` with the same secret restores the regions bit-exactly.
+
+    >>> scramble_path("door.png", "door.scrambled.png", key)  # doctest: +SKIP
+    """
+    from veil.scramble.run import scramble_file
+
+    config = config or PipelineConfig()
+
+    def make_processor(scrambler: Anonymizer) -> FrameProcessor:
+        if from_detections is not None:
+            return FrameProcessor(config, None, scrambler)
+        from veil.detection.registry import build_detectors
+
+        built = build_detectors(config.targets, config)
+        return FrameProcessor(config, built.stills, scrambler, built.keyframes)
+
+    _check_secret(secret)
+    return scramble_file(
+        config,
+        make_processor,
+        Path(src),
+        Path(dst),
+        secret,
+        regions_path=regions_path,
+        from_detections=from_detections,
+    )
+
+
+def unscramble_path(
+    src: Path | str, dst: Path | str, secret: bytes, *, regions_path: Path | None = None
+) -> ScrambleReport:
+    """Restore the regions :func:`scramble_path` encrypted in ``src`` into the lossless ``dst``.
+
+    >>> unscramble_path("door.scrambled.png", "door.png", key)  # doctest: +SKIP
+    """
+    from veil.scramble.run import unscramble_file
+
+    _check_secret(secret)
+    return unscramble_file(Path(src), Path(dst), secret, regions_path=regions_path)
+
+
+def _check_secret(secret: bytes) -> None:
+    from veil.anonymizers.method_key import MIN_KEY_BYTES
+
+    if len(secret) < MIN_KEY_BYTES:
+        raise ConfigError(f"the key has {len(secret)} bytes; scrambling needs at least {MIN_KEY_BYTES}")
 
 
 def list_models() -> list[ModelSpec]:

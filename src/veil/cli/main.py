@@ -27,6 +27,7 @@ from veil.cli.options import (
 from veil.cli.progress import human_summary, progress_for
 from veil.cli.remove import remove
 from veil.cli.reporting import check_report_path, emit_report, report_options
+from veil.cli.scramble import scramble, unscramble
 from veil.cli.serve import serve
 from veil.cli.stream import stream
 from veil.errors import MissingExtraError, VeilError
@@ -360,6 +361,8 @@ cli.add_command(edge)
 cli.add_command(stream)
 cli.add_command(audit)
 cli.add_command(eval_command)
+cli.add_command(scramble)
+cli.add_command(unscramble)
 
 
 # Top-level modules of the optional extras: importing one that is missing names the extra to install.
