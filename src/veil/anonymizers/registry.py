@@ -28,6 +28,7 @@ METHODS: Mapping[Method, str] = MappingProxyType(
         Method.WARP: "veil.anonymizers.warp:Warp",
         Method.ABSTRACTION: "veil.anonymizers.abstraction:Abstraction",
         Method.TOKEN: "veil.anonymizers.token:Token",
+        Method.EXPRESSION: "veil.anonymizers.expression:ExpressionKeeping",
     }
 )
 # Methods whose factory takes the run's secret as ``key=`` (None: the method draws its own).

@@ -38,6 +38,7 @@ class Method(enum.Enum):
     WARP = "warp"
     ABSTRACTION = "abstraction"
     TOKEN = "token"
+    EXPRESSION = "expression"
 
 
 class FailMode(enum.Enum):

@@ -12,6 +12,7 @@ from veil.anonymizers.abstraction import Abstraction, AbstractionStyle
 from veil.anonymizers.adaptive_blur import AdaptiveBlur
 from veil.anonymizers.base import Anonymizer
 from veil.anonymizers.cartoon import Cartoon
+from veil.anonymizers.expression import ExpressionKeeping
 from veil.anonymizers.fake import RecordingAnonymizer
 from veil.anonymizers.false_colour import FalseColour
 from veil.anonymizers.per_class import PerClassAnonymizer
@@ -50,6 +51,7 @@ FACTORIES: dict[str, Callable[[], Anonymizer]] = {
     "abstraction-silhouette": lambda: Abstraction(AbstractionStyle.SILHOUETTE),
     "abstraction-outline": lambda: Abstraction(AbstractionStyle.OUTLINE),
     "token": lambda: Token(key=b"k" * 32),
+    "expression": ExpressionKeeping,
 }
 
 
