@@ -35,7 +35,8 @@ _TARGETS = ",".join(sorted(c.value for c in DEFAULT_TARGETS))
     "methods",
     default="blur",
     show_default=True,
-    help="blur, pixelate, mask, cartoon, false-colour, warp, abstraction or token (per class too).",
+    help="blur, pixelate, mask, cartoon, false-colour, warp, abstraction, token or expression "
+    "(per class too; see veil anonymize --help).",
 )
 @click.option(
     "--spool-dir", type=click.Path(path_type=Path, file_okay=False), help="Keep segments here until sent."

@@ -76,7 +76,9 @@ def cli(verbose: int) -> None:
     "cartoon (flat colours and edges: scene keeps its look), false-colour (coarse brightness levels: "
     "shapes and light only), warp (smoothly scrambled in place), abstraction (a labelled silhouette: "
     "what it is, not who), token (striped pattern per track: the same person again is recognisable, "
-    "who is not; see --key-file). README's 'Which method when' compares them.",
+    "who is not; see --key-file), expression (faces only: a synthetic face drawn on the person's "
+    "landmarks keeps pose and expression, not identity; needs the expression extra). To encrypt "
+    "regions reversibly use veil scramble. README's 'Which method when' compares them.",
 )
 @click.option(
     "--key-file",

@@ -54,7 +54,8 @@ def _parse_options(values: tuple[str, ...]) -> dict[str, str]:
     "methods",
     default="blur",
     show_default=True,
-    help="blur, pixelate, mask, cartoon, false-colour, warp, abstraction or token (per class too).",
+    help="blur, pixelate, mask, cartoon, false-colour, warp, abstraction, token or expression "
+    "(per class too; see veil anonymize --help).",
 )
 @click.option("--threshold", "thresholds", default=None, help="Detector score threshold (face=0.3).")
 @click.option(
