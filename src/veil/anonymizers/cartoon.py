@@ -18,7 +18,7 @@ __all__ = ["Cartoon"]
 
 # Cells of a quarter of the object's side, and never under 10 px: a face keeps its outline, hair and skin
 # tones but no eyes or mouth a face detector could find. Finer cells, or a lower floor on small faces, let
-# YuNet find faces in the flat bands and dark edges (tests/integration/test_region_methods.py; the
+# YuNet find faces in the flat bands and dark edges (tests/integration/test_menu_privacy.py; the
 # figures are in docs/methods.md).
 DEFAULT_CELL_RATIO = 1 / 4
 DEFAULT_MIN_CELL_PX = 10
