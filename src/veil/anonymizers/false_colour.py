@@ -17,8 +17,8 @@ from veil.types import Image
 
 __all__ = ["ColourMap", "FalseColour"]
 
-# Cells of a fifth of the object's side, never under 8 px, before the levels: with 1/7 and 4 px CenterFace
-# still found one of the 18 shared faces (tests/integration/test_menu_privacy.py).
+# Cells of a fifth of the object's side, never under 8 px, before the levels: with finer cells CenterFace
+# still found a shared face (tests/integration/test_menu_privacy.py; figures in docs/methods.md).
 DEFAULT_CELL_RATIO = 1 / 5
 DEFAULT_MIN_CELL_PX = 8
 DEFAULT_LEVELS = 6
