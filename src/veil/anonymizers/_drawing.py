@@ -25,7 +25,8 @@ CLASS_COLOURS: Mapping[ObjectClass, tuple[int, int, int]] = MappingProxyType(
 """The colour each class is drawn in by the abstraction method (RGB)."""
 
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
-_FONT_PX_PER_SCALE = 22.0  # Hershey simplex at scale 1 is about this tall, ascender to baseline
+_FONT_PX_PER_SCALE = 22.0
+_LABEL_HEIGHT_SHARE = 0.4  # Hershey simplex at scale 1 is about this tall, ascender to baseline
 
 
 def draw_outline(patch: Image, crop: RegionCrop, colour: tuple[int, int, int], thickness: int) -> None:
@@ -36,18 +37,14 @@ def draw_outline(patch: Image, crop: RegionCrop, colour: tuple[int, int, int], t
 
 
 def draw_label(patch: Image, text: str, colour: tuple[int, int, int]) -> bool:
-    """Draw ``text`` across the top of ``patch`` as large as fits; return False when it would not be legible.
-
-    The label keeps to the upper quarter: text centred on a face-shaped fill, as large as the region
-    allows, is dark-light structure where eyes and mouth would be, and CenterFace found such a drawing.
-    """
+    """Draw ``text`` centred on ``patch``, as large as fits; return False when it would not be legible."""
     height, width = patch.shape[:2]
     (text_w, text_h), baseline = cv2.getTextSize(text, _FONT, 1.0, 1)
-    scale = min(0.8 * width / max(text_w, 1), 0.25 * height / max(text_h + baseline, 1), 3.0)
+    scale = min(0.8 * width / max(text_w, 1), _LABEL_HEIGHT_SHARE * height / max(text_h + baseline, 1), 3.0)
     if scale * _FONT_PX_PER_SCALE < 7:
         return False
     thickness = max(1, round(scale * 1.5))
     (text_w, text_h), baseline = cv2.getTextSize(text, _FONT, scale, thickness)
-    origin = ((width - text_w) // 2, height // 6 + text_h)
+    origin = ((width - text_w) // 2, (height + text_h) // 2)
     cv2.putText(patch, text, origin, _FONT, scale, colour, thickness, lineType=cv2.LINE_AA)
     return True

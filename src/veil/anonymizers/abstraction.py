@@ -31,7 +31,7 @@ class AbstractionStyle(enum.Enum):
 
     SILHOUETTE = "silhouette"  # filled in its class colour, in its own shape (DeepLab's mask if it has one)
     OUTLINE = "outline"  # a coarse edge sketch on paper, with the shape's outline
-    LABEL = "label"  # the silhouette with its class and track written on it ("person 7")
+    LABEL = "label"  # the silhouette with its class and track written on it ("person 7"); faces: none
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,9 @@ class Abstraction:
                 values = np.empty_like(original)
                 values[...] = CLASS_COLOURS[label]
             draw_outline(values, crop, _INK, thickness)
-            if self.style is AbstractionStyle.LABEL:
+            # A face's fill stays unlabelled: text on a face-shaped fill, wherever it was placed, was read
+            # as eyes and mouth by CenterFace on some of the shared faces (docs/methods.md).
+            if self.style is AbstractionStyle.LABEL and label is not ObjectClass.FACE:
                 draw_label(values, _label_text(detections, i), _PAPER)
             ensure_changed(values, original, crop.mask)
             write_inside(result, crop, values)

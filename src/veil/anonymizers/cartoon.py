@@ -16,11 +16,11 @@ from veil.types import Image
 
 __all__ = ["Cartoon"]
 
-# Cells of a quarter of the object's side, and never under 10 px: a face keeps its outline, hair and skin
+# Cells of a third of the object's side, and never under 10 px: a face keeps its outline, hair and skin
 # tones but no eyes or mouth a face detector could find. Finer cells, or a lower floor on small faces, let
-# YuNet find faces in the flat bands and dark edges (tests/integration/test_menu_privacy.py; the
-# figures are in docs/methods.md).
-DEFAULT_CELL_RATIO = 1 / 4
+# YuNet or CenterFace find faces in the flat bands and dark edges, on annotated or on detected regions
+# (tests/integration/test_menu_privacy.py; the figures are in docs/methods.md).
+DEFAULT_CELL_RATIO = 1 / 3
 DEFAULT_MIN_CELL_PX = 10
 DEFAULT_LEVELS = 5
 _EDGE_COLOUR = np.array([24, 24, 24], np.uint8)
