@@ -15,7 +15,7 @@ Example::
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
@@ -23,10 +23,11 @@ from typing import Any, Protocol
 from veil.anonymizers.base import Anonymizer
 from veil.detection.base import Detector
 from veil.detections import Detections
-from veil.errors import UnreadableMediaError
+from veil.errors import ConfigError, MissingExtraError, UnreadableMediaError
 from veil.live import LiveReport, LiveSettings, run_stream
 from veil.models.catalog import CATALOG, ModelSpec
 from veil.models.store import ModelStatus, fetch_models, verify_models
+from veil.obfuscation.config import TrainConfig, UtilityLoss
 from veil.pipeline.batch import run_tree
 from veil.pipeline.choices import UserChoices, parse_methods, parse_targets, parse_thresholds
 from veil.pipeline.config import PipelineConfig, RunOptions
@@ -49,7 +50,9 @@ __all__ = [
     "PrivacyLevel",
     "PrivacyPreset",
     "RunReport",
+    "TrainConfig",
     "UserChoices",
+    "UtilityLoss",
     "anonymize_image",
     "anonymize_path",
     "anonymize_video",
@@ -61,6 +64,7 @@ __all__ = [
     "parse_thresholds",
     "preset_for",
     "save_report",
+    "train_obfuscator",
     "verify_models",
 ]
 
@@ -87,6 +91,8 @@ class Pipeline:
         self._processor: FrameProcessor | None = None
 
     def _frame_processor(self, need_detector: bool = True) -> FrameProcessor:
+        if self.config.obfuscator is not None:
+            return self._whole_frame_processor(self.config.obfuscator)
         if need_detector and self._detector is None:
             from veil.detection.registry import build_detectors
 
@@ -97,6 +103,14 @@ class Pipeline:
             self._processor = FrameProcessor(
                 self.config, self._detector, self._anonymizer, self._keyframe_detector
             )
+        return self._processor
+
+    def _whole_frame_processor(self, model: Path) -> FrameProcessor:
+        if self._processor is None:
+            from veil.obfuscation.apply import ObfuscatorModel
+
+            obfuscator = ObfuscatorModel(model, self.config.detection)
+            self._processor = FrameProcessor(self.config, None, self._anonymizer, whole_frame=obfuscator)
         return self._processor
 
     def detect(self, image: Image) -> Detections:
@@ -116,6 +130,10 @@ class Pipeline:
         frames went in; with 0 (live input) each comes out at once.
         """
         processor = self._frame_processor()
+        if processor.whole_frame is not None:
+            for index, image in enumerate(images):
+                yield processor.process(image, index).image
+            return
         engine = processor.temporal_engine()
 
         def anonymized(ready: list[FrameRegions]) -> Iterator[Image]:
@@ -140,6 +158,8 @@ class Pipeline:
         """Anonymize one image or video file into ``dst``."""
         options = options or RunOptions()
         need_detector = options.from_detections is None
+        if self.config.obfuscator is not None and (options.detect_only or options.from_detections):
+            raise ConfigError("the obfuscator transforms whole frames: it has no detections to write or read")
         return run_file(
             self.config,
             lambda: self._frame_processor(need_detector),
@@ -240,6 +260,66 @@ def anonymize_path(
     """Anonymize a file or a folder tree; returns the merged run report."""
     with open_pipeline(config) as pipeline:
         return pipeline.anonymize_path(Path(src), Path(dst), options, progress)
+
+
+def train_obfuscator(
+    inputs: Iterable[Path],
+    output: Path,
+    config: TrainConfig | None = None,
+    *,
+    work_dir: Path | None = None,
+    restart: bool = False,
+    per_video: int = 48,
+    share: float = 0.7,
+    device: str = "auto",
+    threads: int = 0,
+    models_dir: Path | None = None,
+    on_step: Callable[[Any], None] | None = None,
+    stop_after: int | None = None,
+) -> dict[str, Any]:
+    """Train a whole-frame obfuscator on the frames of ``inputs`` and write it to ``output`` (ONNX).
+
+    Image files are used whole; of each video, ``per_video`` frames spread over its first ``share``
+    (the rest stays unseen, for evaluation). The checkpoint, a CSV/JSON log and a loss plot go to
+    ``work_dir`` (default: ``OUTPUT.train`` beside the output); a run finds its checkpoint there and
+    resumes, unless ``restart``. Needs the ``train`` extra (PyTorch).
+
+    >>> veil.train_obfuscator([Path("clip.mp4")], Path("obfuscator.onnx"))  # doctest: +SKIP
+
+    Raises:
+        MissingExtraError: PyTorch is not installed.
+        ConfigError: no frames in ``inputs``, or a checkpoint from other settings.
+    """
+    try:
+        from veil.obfuscation.training import train_obfuscator as train
+    except ImportError as exc:
+        raise MissingExtraError(
+            f"training an obfuscator needs PyTorch ({exc.name} is missing): pip install 'veil[train]'",
+            extra="train",
+        ) from None
+    from veil.models.store import resolve_model
+
+    if not 0.0 < share <= 1.0:
+        raise ConfigError(f"share={share} is out of range (0, 1]")
+    if per_video < 1:
+        raise ConfigError(f"per_video={per_video} must be at least 1")
+    work = work_dir or output.with_name(output.name + ".train")
+    if restart and work.exists():
+        for name in ("checkpoint.pt", "log.csv", "log.json", "losses.png"):
+            (work / name).unlink(missing_ok=True)
+    return train(
+        list(inputs),
+        output,
+        lambda: resolve_model("yolox_nano", models_dir),
+        config or TrainConfig(),
+        work_dir=work,
+        per_video=per_video,
+        share=share,
+        device=device,
+        threads=threads,
+        on_step=on_step,
+        stop_after=stop_after,
+    )
 
 
 def list_models() -> list[ModelSpec]:

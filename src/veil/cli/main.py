@@ -29,6 +29,7 @@ from veil.cli.remove import remove
 from veil.cli.reporting import check_report_path, emit_report, report_options
 from veil.cli.serve import serve
 from veil.cli.stream import stream
+from veil.cli.train import train
 from veil.errors import MissingExtraError, VeilError
 from veil.pipeline.config import DEFAULT_TARGETS, Device, FailMode, PipelineConfig, RunOptions
 
@@ -72,7 +73,15 @@ def cli(verbose: int) -> None:
     show_default=True,
     help="blur, pixelate or mask, for all classes or per class: face=blur,plate=pixelate,person=mask. "
     "Blur keeps the footage pleasant to watch; the kernel grows with the object so small faces are "
-    "hidden as well as large ones.",
+    "hidden as well as large ones. 'obfuscator' sends every whole frame through a trained network "
+    "instead (--obfuscator; nothing is detected).",
+)
+@click.option(
+    "--obfuscator",
+    "obfuscator",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="With --method obfuscator: the ONNX model 'veil train obfuscator' wrote.",
 )
 @click.option(
     "--threshold",
@@ -207,6 +216,7 @@ def anonymize(
     output: Path | None,
     targets: str,
     methods: str,
+    obfuscator: Path | None,
     thresholds: str | None,
     privacy_level: str,
     detect_every: int | None,
@@ -266,6 +276,7 @@ def anonymize(
         strip_location=not keep_location,
         models_dir=models_dir,
         max_pixels=max_pixels,
+        obfuscator=obfuscator,
     ).to_config()
     options = RunOptions(
         detect_only=detect_only,
@@ -347,6 +358,7 @@ cli.add_command(edge)
 cli.add_command(stream)
 cli.add_command(audit)
 cli.add_command(eval_command)
+cli.add_command(train)
 
 
 # Top-level modules of the optional extras: importing one that is missing names the extra to install.

@@ -219,6 +219,8 @@ class PipelineConfig:
         keep_audio: copy audio and other streams the container accepts.
         strip_location: remove GPS / location metadata (images: GPS EXIF and device serials).
         max_pixels: frames larger than this (width × height) are refused.
+        obfuscator: a trained whole-frame obfuscator (ONNX, from ``veil train obfuscator``): every
+            frame goes through it whole and nothing is detected; targets and methods are unused.
     """
 
     targets: frozenset[ObjectClass] = DEFAULT_TARGETS
@@ -232,6 +234,7 @@ class PipelineConfig:
     keep_audio: bool = True
     strip_location: bool = True
     max_pixels: int = 8192 * 8192
+    obfuscator: Path | None = None
 
     def __post_init__(self) -> None:
         if not self.targets:

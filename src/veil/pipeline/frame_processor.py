@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from veil.anonymizers.base import Anonymizer
 from veil.anonymizers.registry import hide_whole_frame
@@ -17,7 +18,7 @@ from veil.pipeline.policy import apply_policy, select_regions
 from veil.pipeline.temporal import TemporalEngine
 from veil.types import Image
 
-__all__ = ["FrameProcessor", "ProcessedFrame"]
+__all__ = ["FrameProcessor", "ProcessedFrame", "WholeFrameMethod"]
 
 _log = logging.getLogger(__name__)
 
@@ -35,12 +36,21 @@ class ProcessedFrame:
     hidden_whole: bool
 
 
+class WholeFrameMethod(Protocol):
+    """A method that transforms every frame whole, with no detection (the learned obfuscator)."""
+
+    def apply(self, image: Image) -> Image:
+        """Return a transformed copy of ``image``; ``image`` itself is unchanged."""
+        ...
+
+
 class FrameProcessor:
     """Run one frame through detect → policy → anonymize.
 
     A detector or anonymizer error either raises :class:`PrivacyError` (``FailMode.ABORT``) or hides
     the whole frame (``FailMode.HIDE_FRAME``); the raw frame is never returned. Video keyframes may
-    use a lighter ``keyframe_detector`` (default: ``detector``).
+    use a lighter ``keyframe_detector`` (default: ``detector``). With a ``whole_frame`` method
+    nothing is detected: each frame goes through that method whole.
     """
 
     def __init__(
@@ -49,8 +59,10 @@ class FrameProcessor:
         detector: Detector | None,
         anonymizer: Anonymizer,
         keyframe_detector: Detector | None = None,
+        whole_frame: WholeFrameMethod | None = None,
     ) -> None:
         self.config = config
+        self.whole_frame = whole_frame
         self._detector = detector
         self._keyframe_detector = keyframe_detector or detector
         self._anonymizer = anonymizer
@@ -99,6 +111,8 @@ class FrameProcessor:
     def process(self, image: Image, index: int = 0, given: Detections | None = None) -> ProcessedFrame:
         """Return ``image`` anonymized; ``given`` regions replace the detector (the review loop)."""
         _check_image(image)
+        if self.whole_frame is not None:
+            return self._process_whole(image, index)
         try:
             found = self.detect(image, index) if given is None else given.of_class(*self.config.targets)
             selected = apply_policy(found, self.config.policy, self.config.targets, image.shape[:2])
@@ -107,6 +121,15 @@ class FrameProcessor:
             fail_closed(self.config.policy.fail_mode, index, "anonymization", exc)
             return self.hide_whole(image)
         return ProcessedFrame(hidden, found, hidden_whole=False)
+
+    def _process_whole(self, image: Image, index: int) -> ProcessedFrame:
+        assert self.whole_frame is not None
+        try:
+            transformed = self.whole_frame.apply(image)
+        except Exception as exc:
+            fail_closed(self.config.policy.fail_mode, index, "whole-frame anonymization", exc)
+            return self.hide_whole(image)
+        return ProcessedFrame(transformed, Detections.empty(), hidden_whole=False)
 
 
 def _check_image(image: Image) -> None:

@@ -184,7 +184,8 @@ def _run_image(
         progress.advance()
         return
     result = processor.process(image, 0, None if given is None else _given_for(given, 0, src))
-    report.frames_detected += int(given is None and not result.hidden_whole)
+    detected = given is None and processor.whole_frame is None and not result.hidden_whole
+    report.frames_detected += int(detected)
     _count(report, result.detections, result.hidden_whole)
     save_image(dst, result.image, loaded, strip_location=processor.config.strip_location)
     report.frames_written += 1
@@ -221,6 +222,7 @@ def _run_video(
 ) -> None:
     """Anonymize a video; ``sample_every_frame`` offers frames on the sheet's grid, else only frame 0."""
     config: PipelineConfig = processor.config
+    whole = processor.whole_frame is not None
     with VideoReader(src, max_pixels=config.max_pixels, accept_truncated=options.accept_truncated) as reader:
         info = reader.info
         given = _check_size(given_file, info.width, info.height, src) if given_file is not None else None
@@ -236,7 +238,7 @@ def _run_video(
             )
             if options.detect_only:
                 for item in stream:
-                    _count_schedule(report, item, reviewed=given is not None)
+                    _count_schedule(report, item, reviewed=given is not None or whole)
                     found = Detections.empty() if item.regions is None else item.regions
                     report.count_regions(found)
                     frames_json.append(_json_entry(item.frame, found))
@@ -275,7 +277,7 @@ def _run_video(
                 sink: BackgroundSink[FrameRegions] = BackgroundSink(anonymize_and_write)
                 try:
                     for item in stream:
-                        _count_schedule(report, item, reviewed=given is not None)
+                        _count_schedule(report, item, reviewed=given is not None or whole)
                         sink.put(item)
                 finally:
                     sink.close()
@@ -305,6 +307,10 @@ def _frame_regions(
     if given is not None:
         for frame in frames:
             yield FrameRegions(frame, _given_for(given, frame.index, src), detected=False)
+        return
+    if processor.whole_frame is not None:  # nothing to detect or carry: every frame goes through whole
+        for frame in frames:
+            yield FrameRegions(frame, Detections.empty(), detected=False)
         return
     engine = processor.temporal_engine()
     # Detection runs on its own thread, up to one detection interval ahead of propagation: its bursts on
