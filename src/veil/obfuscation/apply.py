@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from veil.detection.onnx_session import create_session
@@ -82,7 +83,9 @@ class ObfuscatorModel:
         m = self.size_multiple
         pad_h, pad_w = -height % m, -width % m
         padded = np.pad(image, ((0, pad_h), (0, pad_w), (0, 0)), mode="edge") if pad_h or pad_w else image
-        batch = np.ascontiguousarray(padded.transpose(2, 0, 1)[None], np.float32)
-        batch *= 1.0 / 255.0
-        out = self._session.run(None, {self._input: batch})[0][0, :, :height, :width]
-        return np.ascontiguousarray((out.transpose(1, 2, 0) * 255.0 + 0.5).clip(0, 255).astype(np.uint8))
+        # OpenCV converts in one pass each way; numpy's transposes and casts cost as much as the network.
+        batch = cv2.dnn.blobFromImage(padded, 1.0 / 255.0)
+        out = self._session.run(None, {self._input: batch})[0][0]
+        merged = cv2.merge([np.ascontiguousarray(channel[:height, :width]) for channel in out])
+        # The network's output is already clamped to [0, 1]; convertScaleAbs rounds and saturates.
+        return np.ascontiguousarray(cv2.convertScaleAbs(merged, alpha=255.0))
