@@ -269,7 +269,7 @@ def train_obfuscator(
     *,
     work_dir: Path | None = None,
     restart: bool = False,
-    per_video: int = 48,
+    per_video: int = 32,
     share: float = 0.7,
     device: str = "auto",
     threads: int = 0,

@@ -39,7 +39,7 @@ def train() -> None:
 @click.option("--batch-size", default=api.TrainConfig.batch_size, show_default=True, type=int)
 @click.option(
     "--per-video",
-    default=48,
+    default=32,
     show_default=True,
     type=int,
     help="Frames taken from each video, evenly spread over its first --share.",

@@ -53,7 +53,9 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 1e-6
     alpha_obj: float = 1.0
-    alpha_rec: float = 20.0
+    # One 100-step run at 100 on PETS and dashcam frames raised D's error from 0.0002 to 0.01 (PSNR
+    # 37 → 20 dB) while the held-out person AP50 stayed 0.999: room for a stronger push.
+    alpha_rec: float = 200.0
     utility: UtilityLoss = UtilityLoss.PSEUDO_LABEL
     conf_threshold: float = 0.3
     warmup_steps: int = 20
