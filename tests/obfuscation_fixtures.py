@@ -11,6 +11,9 @@ from onnx import TensorProto, helper, numpy_helper
 
 __all__ = ["synthetic_crops", "write_tiny_detector"]
 
+# Tests share two cores with everything else; one thread also makes training runs repeatable.
+torch.set_num_threads(1)
+
 
 def write_tiny_detector(path: Path, seed: int = 0) -> Path:
     """Write a YOLOX-shaped ONNX graph: N×3×H×W BGR 0–255 in, N×(H/8·W/8)×85 sigmoid scores out.
