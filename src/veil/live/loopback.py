@@ -63,6 +63,7 @@ class StreamSender:
         self._copy = copy
         self.sent_s: dict[float, float] = {}
         self.error: BaseException | None = None
+        self.peer_closed = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="veil-stream-sender", daemon=True)
 
@@ -101,6 +102,10 @@ class StreamSender:
     def _run(self) -> None:
         try:
             self._send_packets() if self._copy else self._send()
+        except (av.error.ConnectionResetError, av.error.BrokenPipeError):
+            # The receiver hung up (it stopped early, e.g. on an error it was meant to raise): for a
+            # sender that is the end of the stream, not a failure of its own.
+            self.peer_closed = True
         except BaseException as exc:  # kept for join(), which re-raises it in the caller
             self.error = exc
 
