@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 from veil.detection.base import Detector
-from veil.detection.settings import DetectorChoices
+from veil.detection.settings import DetectorChoices, Precision
 from veil.errors import ConfigError, UnknownComponentError
 from veil.types import ObjectClass
 
@@ -86,11 +86,23 @@ def backend_class(name: str) -> type[Any]:
 
 
 def create_backend(name: str, config: DetectorChoices, **options: Any) -> Any:
-    """Return backend ``name`` built on its model file (found via ``config.models_dir``)."""
+    """Return backend ``name`` built on its model file (found via ``config.models_dir``).
+
+    With ``config.detection.precision`` int8, a backend with a checked int8 model that passed its
+    agreement check runs that one (:func:`veil.detection.quantize.int8_model`); the others run in float
+    and a log line says why.
+    """
     from veil.models.store import resolve_model
 
     cls = backend_class(name)
     path = resolve_model(BACKENDS[name].model_key, config.models_dir)
+    if config.detection.precision is Precision.INT8:
+        from veil.detection.quantize import RECIPES, int8_model
+
+        if name in RECIPES:
+            model = int8_model(name, path)
+            if model is not None:
+                options = {**options, "int8_model": model}
     return cls(path, config.detection, **options)
 
 
