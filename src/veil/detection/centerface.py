@@ -142,9 +142,8 @@ class CenterFaceDetector:
         """Return the network's input for ``image`` (H×W×3 uint8 RGB): the feed :meth:`detect` runs."""
         require_rgb(image)
         padded = pad_to_multiple(image, _INPUT_MULTIPLE)
-        blob = np.asarray(
-            cv2.dnn.blobFromImage(padded), np.float32
-        )  # the network takes RGB 0–255, NCHW float32
+        # The network takes RGB 0–255, NCHW float32.
+        blob = np.asarray(cv2.dnn.blobFromImage(padded), np.float32)
         return {self._input_name: blob}
 
     def detect(self, image: Image) -> Detections:

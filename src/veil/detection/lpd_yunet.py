@@ -120,9 +120,8 @@ class LpdYuNetDetector:
         """Return the network's input for ``image`` (H×W×3 uint8 RGB): the feed :meth:`detect` runs."""
         require_rgb(image)
         resized = cv2.resize(image, (INPUT_WIDTH_PX, INPUT_HEIGHT_PX), interpolation=cv2.INTER_LINEAR)
-        blob = np.asarray(
-            cv2.dnn.blobFromImage(resized, swapRB=True), np.float32
-        )  # RGB → BGR, NCHW float32 0–255
+        # RGB → BGR, NCHW float32 0–255
+        blob = np.asarray(cv2.dnn.blobFromImage(resized, swapRB=True), np.float32)
         return {self._input_name: blob}
 
     def detect(self, image: Image) -> Detections:
