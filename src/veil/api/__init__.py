@@ -36,13 +36,15 @@ from veil.api.verbs import (
     audit,
     evaluate,
     list_models,
+    quantize_models,
     remove,
     save_audit_html,
     save_eval_html,
     save_eval_plot,
     save_report,
 )
-from veil.detection.settings import DetectionConfig, Device
+from veil.detection.quantize import Agreement, QuantizedModel
+from veil.detection.settings import DetectionConfig, Device, Precision
 from veil.evaluation.annotations import DatasetFormat
 from veil.evaluation.audit_options import AUDITED_CLASSES, LEAK_CLASSES, AuditOptions
 from veil.evaluation.audit_report import AuditReport
@@ -66,6 +68,7 @@ __all__ = [
     "DEFAULT_TARGETS",
     "LEAK_CLASSES",
     "REMOVABLE_CLASSES",
+    "Agreement",
     "AuditOptions",
     "AuditReport",
     "DatasetFormat",
@@ -85,10 +88,12 @@ __all__ = [
     "OutputSettings",
     "Pipeline",
     "PipelineConfig",
+    "Precision",
     "PrivacyLevel",
     "PrivacyPolicy",
     "PrivacyPreset",
     "Progress",
+    "QuantizedModel",
     "RemovalReport",
     "RemovalSettings",
     "RunOptions",
@@ -108,6 +113,7 @@ __all__ = [
     "parse_targets",
     "parse_thresholds",
     "preset_for",
+    "quantize_models",
     "remove",
     "save_audit_html",
     "save_eval_html",

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from veil import api
-from veil.api import DEFAULT_TARGETS, Device, FailMode, PipelineConfig, PrivacyLevel, RunOptions
+from veil.api import DEFAULT_TARGETS, Device, FailMode, PipelineConfig, Precision, PrivacyLevel, RunOptions
 from veil.cli.audit import audit
 from veil.cli.edge import edge
 from veil.cli.eval import eval_command
@@ -20,11 +20,13 @@ from veil.cli.options import (
     device_option,
     models_dir_option,
     on_error_option,
+    precision_option,
     privacy_option,
     quiet_option,
     threads_option,
 )
 from veil.cli.progress import human_summary, progress_for
+from veil.cli.quantize import models_quantize
 from veil.cli.remove import remove
 from veil.cli.reporting import check_report_path, emit_report, report_options
 from veil.cli.serve import serve
@@ -158,6 +160,7 @@ def cli(verbose: int) -> None:
 )
 @threads_option
 @device_option
+@precision_option
 @models_dir_option
 @click.option(
     "--codec",
@@ -222,6 +225,7 @@ def anonymize(
     tile: bool,
     threads: int,
     device: str,
+    precision: str,
     models_dir: Path | None,
     codec: str | None,
     crf: int,
@@ -258,6 +262,7 @@ def anonymize(
         tile=tile,
         threads=threads,
         device=Device(device),
+        precision=Precision(precision),
         codec=codec,
         crf=crf,
         preset=preset,
@@ -339,6 +344,7 @@ def models_verify(models_dir: Path | None) -> None:
 
 
 # Commands defined in their own modules (one module per command) are registered here.
+models.add_command(models_quantize)
 cli.add_command(remove)
 cli.add_command(serve)
 cli.add_command(keys)

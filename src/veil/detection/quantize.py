@@ -187,6 +187,7 @@ def quantize_onnx(model: bytes, feeds: Sequence[Mapping[str, npt.NDArray[np.floa
     import onnx
     from onnx import version_converter
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
 
     if not feeds:
         raise ModelError("int8 calibration needs at least one frame")
@@ -196,11 +197,16 @@ def quantize_onnx(model: bytes, feeds: Sequence[Mapping[str, npt.NDArray[np.floa
         if opset < _MIN_OPSET:
             proto = version_converter.convert_version(proto, _MIN_OPSET)
         with tempfile.TemporaryDirectory(prefix="veil-quantize-") as folder:
-            source, target = Path(folder) / "float.onnx", Path(folder) / "int8.onnx"
+            source, prepared, target = (
+                Path(folder) / n for n in ("float.onnx", "prepared.onnx", "int8.onnx")
+            )
             heads = _output_heads(proto)
             onnx.save(proto, str(source))
+            # Shape inference and graph optimization first, as ONNX Runtime's quantizer asks: folded
+            # batch norms and constant biases quantize with the weights they belong to.
+            quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
             quantize_static(
-                str(source),
+                str(prepared),
                 str(target),
                 _Feeds(feeds),
                 quant_format=QuantFormat.QDQ,

@@ -15,7 +15,7 @@ from types import MappingProxyType
 
 from veil.anonymizers.method import Method
 from veil.checks import check_range
-from veil.detection.settings import DetectionConfig, Device
+from veil.detection.settings import DetectionConfig, Device, Precision
 from veil.errors import ConfigError
 from veil.propagation.settings import TemporalConfig
 from veil.types import ObjectClass
@@ -30,6 +30,7 @@ __all__ = [
     "Method",
     "OutputSettings",
     "PipelineConfig",
+    "Precision",
     "PrivacyPolicy",
     "RunOptions",
     "TemporalConfig",
