@@ -28,7 +28,7 @@ from veil.cli.options import (
 from veil.cli.progress import human_summary, progress_for
 from veil.cli.quantize import models_quantize
 from veil.cli.remove import remove
-from veil.cli.reporting import check_report_path, emit_report, report_options
+from veil.cli.reporting import check_report_path, emit_report, profile_table, report_options
 from veil.cli.serve import serve
 from veil.cli.stream import stream
 from veil.errors import MissingExtraError, VeilError
@@ -202,6 +202,12 @@ def cli(verbose: int) -> None:
     type=int,
     help="Refuse frames larger than this many pixels (guards against decompression bombs).",
 )
+@click.option(
+    "--profile",
+    is_flag=True,
+    help="Time each stage of a video (decode, detect, propagate, anonymize, encode, model loading): "
+    "wall and CPU seconds, printed and in the --json report.",
+)
 @report_options
 @quiet_option
 def anonymize(
@@ -234,6 +240,7 @@ def anonymize(
     accept_truncated: bool,
     keep_location: bool,
     max_pixels: int,
+    profile: bool,
     json_report: bool,
     report_path: Path | None,
     quiet: bool,
@@ -277,6 +284,7 @@ def anonymize(
         write_detections=write_detections,
         preview=preview,
         accept_truncated=accept_truncated,
+        profile=profile,
     )
     with progress_for(quiet=quiet) as progress:
         report = api.anonymize_path(input_path, output, config, options, progress)
@@ -288,6 +296,8 @@ def anonymize(
         quiet=quiet,
         warnings=report.warnings,
     )
+    if profile and not quiet:
+        click.echo(profile_table(report), err=True)
     if report.failures:
         for failure in report.failures:
             click.echo(f"veil: failed: {failure}", err=True)

@@ -158,6 +158,8 @@ class RunOptions:
         overwrite: replace an existing output file.
         accept_truncated: anonymize the frames a damaged video does decode (one that ends before its
             declared length or stops decoding part-way) instead of refusing it; the report warns.
+        profile: time each stage of a video (decode, detect, propagate, anonymize, encode, and the
+            model loading) into :attr:`RunReport.stage_times`.
     """
 
     detect_only: bool = False
@@ -166,6 +168,7 @@ class RunOptions:
     preview: Path | None = None
     overwrite: bool = True
     accept_truncated: bool = False
+    profile: bool = False
 
     def __post_init__(self) -> None:
         if self.detect_only and self.from_detections is not None:
