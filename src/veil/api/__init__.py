@@ -56,6 +56,7 @@ from veil.models.store import ModelStatus, fetch_models, verify_models
 from veil.pipeline.choices import UserChoices, parse_methods, parse_targets, parse_thresholds
 from veil.pipeline.config import DEFAULT_TARGETS, FailMode, PipelineConfig, PrivacyPolicy, RunOptions
 from veil.pipeline.privacy_level import PrivacyLevel, PrivacyPreset, preset_for
+from veil.pipeline.profile import StageTime
 from veil.pipeline.report import RunReport
 from veil.pipeline.runner import Progress
 from veil.propagation.settings import TemporalConfig
@@ -98,6 +99,7 @@ __all__ = [
     "RemovalSettings",
     "RunOptions",
     "RunReport",
+    "StageTime",
     "TemporalConfig",
     "UserChoices",
     "anonymize_image",
