@@ -112,7 +112,10 @@ def run_file(
     if is_image:
         _run_image(processor, src, dst, options, given, report, progress, sheet, own_sheet)
     else:
+        before = processor.detector_times.snapshot() if processor.detector_times is not None else {}
         _run_video(processor, src, dst, options, given, report, progress, sheet, own_sheet, plan, clock)
+        if clock is not None and processor.detector_times is not None:
+            _add_backend_times(clock, before, processor.detector_times.snapshot())
     if clock is not None:
         report.stage_times = clock.times()
     if own_sheet and sheet is not None and options.preview is not None:
@@ -311,6 +314,16 @@ class _ReviewedRegions:
 
     def flush(self) -> list[FrameRegions]:
         return []
+
+
+def _add_backend_times(
+    clock: StageClock, before: dict[str, tuple[float, float, int]], after: dict[str, tuple[float, float, int]]
+) -> None:
+    """Add each model backend's share of this run to ``clock`` as ``detect: NAME`` (part of ``detect``)."""
+    for name, (wall, cpu, calls) in after.items():
+        wall0, cpu0, calls0 = before.get(name, (0.0, 0.0, 0))
+        if calls > calls0:
+            clock.add(f"detect: {name}", wall - wall0, cpu - cpu0, calls - calls0)
 
 
 def _stage(clock: StageClock | None, name: str) -> contextlib.AbstractContextManager[None]:
