@@ -405,9 +405,9 @@ def _float_model(backend: str, float_path: Path) -> bytes:
 def _from_record(
     recipe: QuantizeRecipe, float_path: Path, record: Mapping[str, object], bar: AgreementBar
 ) -> tuple[Path, Agreement, bool]:
-    from veil.models.store import derived_dir, file_sha256
+    from veil.models.store import derived_model_path
 
-    path = derived_dir() / f"{recipe.kind}-{file_sha256(float_path)[:16]}.onnx"
+    path = derived_model_path(recipe.kind, float_path)
     agreement = _agreement_of(record)
     passed = agreement is not None and record.get("passed") is True and bar.passes(agreement)
     return path, agreement or Agreement(0.0, 0, 0, 0.0, 0.0, 0.0, 0.0), passed

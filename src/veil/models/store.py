@@ -37,6 +37,7 @@ __all__ = [
     "cache_dir",
     "cached_derived_model",
     "derived_dir",
+    "derived_model_path",
     "download_model",
     "fetch_models",
     "file_sha256",
@@ -342,6 +343,11 @@ def cached_derived_model(kind: str, source: Path, derive: Callable[[Path], bytes
 
 def _derived_path(kind: str, source_sha256: str) -> Path:
     return derived_dir() / f"{kind}-{source_sha256[:16]}.onnx"
+
+
+def derived_model_path(kind: str, source: Path) -> Path:
+    """Return where the ``kind`` model derived from ``source`` lives in the derived folder."""
+    return _derived_path(kind, file_sha256(source))
 
 
 def write_derived_model(kind: str, source: Path, data: bytes, facts: Mapping[str, object]) -> Path:
