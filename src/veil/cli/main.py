@@ -29,6 +29,7 @@ from veil.cli.progress import human_summary, progress_for
 from veil.cli.quantize import models_quantize
 from veil.cli.remove import remove
 from veil.cli.reporting import check_report_path, emit_report, profile_table, report_options
+from veil.cli.scramble import scramble, unscramble
 from veil.cli.serve import serve
 from veil.cli.stream import stream
 from veil.errors import MissingExtraError, VeilError
@@ -71,9 +72,22 @@ def cli(verbose: int) -> None:
     "methods",
     default=_DEFAULTS.default_method.value,
     show_default=True,
-    help="blur, pixelate or mask, for all classes or per class: face=blur,plate=pixelate,person=mask. "
-    "Blur keeps the footage pleasant to watch; the kernel grows with the object so small faces are "
-    "hidden as well as large ones.",
+    help="How to hide, for all classes or per class: face=blur,plate=pixelate,person=abstraction. "
+    "blur (pleasant to watch; the kernel grows with the object), pixelate, mask (nothing survives), "
+    "cartoon (flat colours and edges: scene keeps its look), false-colour (coarse brightness levels: "
+    "shapes and light only), warp (smoothly scrambled in place), abstraction (a labelled silhouette: "
+    "what it is, not who), token (striped pattern per track: the same person again is recognisable, "
+    "who is not; see --key-file), expression (faces only: a synthetic face drawn on the person's "
+    "landmarks keeps pose and expression, not identity; needs the expression extra). To encrypt "
+    "regions reversibly use veil scramble. README's 'Which method when' compares them.",
+)
+@click.option(
+    "--key-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Secret of the token method (16+ bytes, e.g. head -c 32 /dev/urandom > veil.key): under one "
+    "key a track gets the same token in every file. Else $VEIL_METHOD_KEY; else a random key per run. "
+    "Keep it away from the output.",
 )
 @click.option(
     "--threshold",
@@ -215,6 +229,7 @@ def anonymize(
     output: Path | None,
     targets: str,
     methods: str,
+    key_file: Path | None,
     thresholds: str | None,
     privacy_level: str,
     detect_every: int | None,
@@ -277,6 +292,7 @@ def anonymize(
         strip_location=not keep_location,
         models_dir=models_dir,
         max_pixels=max_pixels,
+        method_key=api.read_method_key(key_file),
     ).to_config()
     options = RunOptions(
         detect_only=detect_only,
@@ -362,6 +378,8 @@ cli.add_command(edge)
 cli.add_command(stream)
 cli.add_command(audit)
 cli.add_command(eval_command)
+cli.add_command(scramble)
+cli.add_command(unscramble)
 
 
 # Top-level modules of the optional extras: importing one that is missing names the extra to install.
