@@ -32,6 +32,7 @@ from veil.cli.reporting import check_report_path, emit_report, profile_table, re
 from veil.cli.scramble import scramble, unscramble
 from veil.cli.serve import serve
 from veil.cli.stream import stream
+from veil.cli.train import train
 from veil.errors import MissingExtraError, VeilError
 
 __all__ = ["cli", "main"]
@@ -79,7 +80,8 @@ def cli(verbose: int) -> None:
     "what it is, not who), token (striped pattern per track: the same person again is recognisable, "
     "who is not; see --key-file), expression (faces only: a synthetic face drawn on the person's "
     "landmarks keeps pose and expression, not identity; needs the expression extra). To encrypt "
-    "regions reversibly use veil scramble. README's 'Which method when' compares them.",
+    "regions reversibly use veil scramble. 'obfuscator' sends every whole frame through a trained "
+    "network instead (--obfuscator; nothing is detected). README's 'Which method when' compares them.",
 )
 @click.option(
     "--key-file",
@@ -88,6 +90,13 @@ def cli(verbose: int) -> None:
     help="Secret of the token method (16+ bytes, e.g. head -c 32 /dev/urandom > veil.key): under one "
     "key a track gets the same token in every file. Else $VEIL_METHOD_KEY; else a random key per run. "
     "Keep it away from the output.",
+)
+@click.option(
+    "--obfuscator",
+    "obfuscator",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="With --method obfuscator: the ONNX model 'veil train obfuscator' wrote.",
 )
 @click.option(
     "--threshold",
@@ -230,6 +239,7 @@ def anonymize(
     targets: str,
     methods: str,
     key_file: Path | None,
+    obfuscator: Path | None,
     thresholds: str | None,
     privacy_level: str,
     detect_every: int | None,
@@ -293,6 +303,7 @@ def anonymize(
         models_dir=models_dir,
         max_pixels=max_pixels,
         method_key=api.read_method_key(key_file),
+        obfuscator=obfuscator,
     ).to_config()
     options = RunOptions(
         detect_only=detect_only,
@@ -380,6 +391,7 @@ cli.add_command(audit)
 cli.add_command(eval_command)
 cli.add_command(scramble)
 cli.add_command(unscramble)
+cli.add_command(train)
 
 
 # Top-level modules of the optional extras: importing one that is missing names the extra to install.
