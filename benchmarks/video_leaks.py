@@ -8,6 +8,8 @@ checks, from the detections JSON, that no track is hidden on the frames around o
 
     python benchmarks/video_leaks.py                         # MOT20-08, all levels
     python benchmarks/video_leaks.py --clips all --deface    # every shared clip, and deface beside
+    python benchmarks/video_leaks.py --precision float32,int8  # float beside the int8 detectors
+                                                             # (`veil models quantize` first)
 """
 
 from __future__ import annotations
@@ -122,6 +124,7 @@ def main() -> None:
     parser.add_argument("--clips", default="mot20", help=f"comma-separated of {', '.join(CLIPS)}, or all")
     parser.add_argument("--levels", default=",".join(level.value for level in PrivacyLevel))
     parser.add_argument("--deface", action="store_true", help="also measure deface (bench_out/deface-venv)")
+    parser.add_argument("--precision", default="float32", help="comma-separated of float32, int8")
     args = parser.parse_args()
     names = list(CLIPS) if args.clips == "all" else args.clips.split(",")
     OUT.mkdir(parents=True, exist_ok=True)
@@ -133,14 +136,14 @@ def main() -> None:
         total = sum(len(r) for r in reference)
         print(f"{name}: {len(reference)} frames, {total} reference faces", flush=True)
         for level in args.levels.split(","):
-            out = OUT / f"{name}_{level}.mp4"
-            fps = run_timed(
-                [str(VEIL), "anonymize", str(clip), "-o", str(out), "--privacy", level, "--detections", "-q"],
-                len(reference),
-            )
-            gaps = single_frame_gaps(OUT / f"{clip.stem}.detections.json")
-            rows.append(Row(name, level, fps, total, leaked_faces(out, reference, attacker), gaps))
-            print(f"  {level}: {rows[-1].leak_rate:.1%} leaked, {fps:.1f} frames/s", flush=True)
+            for precision in args.precision.split(","):
+                method = level if precision == "float32" else f"{level} {precision}"
+                out = OUT / f"{name}_{level}_{precision}.mp4"
+                cmd = [str(VEIL), "anonymize", str(clip), "-o", str(out), "--privacy", level]
+                fps = run_timed([*cmd, "--precision", precision, "--detections", "-q"], len(reference))
+                gaps = single_frame_gaps(OUT / f"{clip.stem}.detections.json")
+                rows.append(Row(name, method, fps, total, leaked_faces(out, reference, attacker), gaps))
+                print(f"  {method}: {rows[-1].leak_rate:.1%} leaked, {fps:.1f} frames/s", flush=True)
         if args.deface:
             deface = REPO / "bench_out" / "deface-venv" / "bin" / "deface"
             out = OUT / f"{name}_deface.mp4"
@@ -148,13 +151,13 @@ def main() -> None:
             fps = run_timed([str(deface), str(readable), "-o", str(out)], len(reference))
             rows.append(Row(name, "deface 1.5", fps, total, leaked_faces(out, reference, attacker), None))
     print(
-        f"\n{'clip':<9}{'method':<12}{'frames/s':>9}{'faces':>7}{'leaked':>8}"
+        f"\n{'clip':<9}{'method':<16}{'frames/s':>9}{'faces':>7}{'leaked':>8}"
         f"{'leak rate':>11}{'1-frame gaps':>14}"
     )
     for row in rows:
         gaps = "-" if row.single_frame_gaps is None else str(row.single_frame_gaps)
         print(
-            f"{row.clip:<9}{row.method:<12}{row.frames_per_s:>9.1f}{row.reference_faces:>7}"
+            f"{row.clip:<9}{row.method:<16}{row.frames_per_s:>9.1f}{row.reference_faces:>7}"
             f"{row.leaked:>8}{row.leak_rate:>11.1%}{gaps:>14}"
         )
 

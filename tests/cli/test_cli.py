@@ -97,3 +97,29 @@ def test_unwritable_output_location(make_video: MakeVideo, tmp_path: Path) -> No
     result = run("anonymize", src, "-o", target, "--from-detections", regions)
     assert result.returncode == 5, result.stderr
     assert "clip.mp4" in result.stderr
+
+
+def test_quantize_without_the_float_model_names_the_file(tmp_path: Path) -> None:
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    PILImage.fromarray(np.zeros((32, 32, 3), np.uint8)).save(frames / "a.png")
+    empty = tmp_path / "models"
+    empty.mkdir()
+    env = {"VEIL_MODELS_DIR": str(empty), "VEIL_CACHE_DIR": str(tmp_path / "cache"), "VEIL_OFFLINE": "1"}
+    result = run("models", "quantize", "--calibration", frames, env=env)
+    assert result.returncode == 3, result.stderr
+    assert "centerface.onnx" in result.stderr and "veil models fetch" in result.stderr
+    assert not (tmp_path / "cache" / "models" / "derived").exists()
+
+
+def test_quantize_without_frames_is_a_usage_error(tmp_path: Path) -> None:
+    env = {"VEIL_CACHE_DIR": str(tmp_path / "cache"), "VEIL_DATA_DIR": ""}
+    result = run("models", "quantize", env=env)
+    assert result.returncode == 2
+    assert "--calibration" in result.stderr
+
+
+def test_anonymize_offers_precision() -> None:
+    result = run("anonymize", "--help")
+    assert result.returncode == 0
+    assert "--precision" in result.stdout and "float32" in result.stdout

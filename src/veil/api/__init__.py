@@ -39,13 +39,15 @@ from veil.api.verbs import (
     audit,
     evaluate,
     list_models,
+    quantize_models,
     remove,
     save_audit_html,
     save_eval_html,
     save_eval_plot,
     save_report,
 )
-from veil.detection.settings import DetectionConfig, Device
+from veil.detection.quantize import Agreement, QuantizedModel
+from veil.detection.settings import DetectionConfig, Device, Precision
 from veil.evaluation.annotations import DatasetFormat
 from veil.evaluation.audit_options import AUDITED_CLASSES, LEAK_CLASSES, AuditOptions
 from veil.evaluation.audit_report import AuditReport
@@ -58,6 +60,7 @@ from veil.obfuscation.config import TrainConfig, UtilityLoss
 from veil.pipeline.choices import UserChoices, parse_methods, parse_targets, parse_thresholds
 from veil.pipeline.config import DEFAULT_TARGETS, FailMode, PipelineConfig, PrivacyPolicy, RunOptions
 from veil.pipeline.privacy_level import PrivacyLevel, PrivacyPreset, preset_for
+from veil.pipeline.profile import StageTime
 from veil.pipeline.report import RunReport
 from veil.pipeline.runner import Progress
 from veil.propagation.settings import TemporalConfig
@@ -70,6 +73,7 @@ __all__ = [
     "DEFAULT_TARGETS",
     "LEAK_CLASSES",
     "REMOVABLE_CLASSES",
+    "Agreement",
     "AuditOptions",
     "AuditReport",
     "DatasetFormat",
@@ -89,14 +93,17 @@ __all__ = [
     "OutputSettings",
     "Pipeline",
     "PipelineConfig",
+    "Precision",
     "PrivacyLevel",
     "PrivacyPolicy",
     "PrivacyPreset",
     "Progress",
+    "QuantizedModel",
     "RemovalReport",
     "RemovalSettings",
     "RunOptions",
     "RunReport",
+    "StageTime",
     "TemporalConfig",
     "TrainConfig",
     "UserChoices",
@@ -114,6 +121,7 @@ __all__ = [
     "parse_targets",
     "parse_thresholds",
     "preset_for",
+    "quantize_models",
     "read_method_key",
     "remove",
     "save_audit_html",

@@ -9,6 +9,7 @@ from types import TracebackType
 
 from veil.anonymizers.base import Anonymizer
 from veil.detection.base import Detector
+from veil.detection.timing import DetectorTimes
 from veil.detections import Detections
 from veil.errors import ConfigError, UnreadableMediaError
 from veil.live import LiveReport, LiveSettings, run_stream
@@ -52,6 +53,7 @@ class Pipeline:
         self._video_detector = detector
         self._anonymizer = anonymizer or build_anonymizer(config)
         self._processor: FrameProcessor | None = None
+        self._detector_times: DetectorTimes | None = None
 
     def _frame_processor(self, need_detector: bool = True) -> FrameProcessor:
         if self.config.obfuscator is not None:
@@ -61,10 +63,15 @@ class Pipeline:
 
             built = build_detectors(self.config.targets, self.config)
             self._detector, self._video_detector = built.stills, built.video
+            self._detector_times = built.times
             self._processor = None
         if self._processor is None:
             self._processor = FrameProcessor(
-                self.config, self._detector, self._anonymizer, self._video_detector
+                self.config,
+                self._detector,
+                self._anonymizer,
+                self._video_detector,
+                detector_times=self._detector_times,
             )
         return self._processor
 

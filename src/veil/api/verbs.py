@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from veil.detection.base import Detector
+from veil.detection.quantize import QuantizedModel
 from veil.evaluation.annotations import DatasetFormat
 from veil.evaluation.audit_options import AuditOptions
 from veil.evaluation.audit_report import AuditReport
@@ -24,6 +25,7 @@ __all__ = [
     "audit",
     "evaluate",
     "list_models",
+    "quantize_models",
     "remove",
     "save_audit_html",
     "save_eval_html",
@@ -35,6 +37,32 @@ __all__ = [
 def list_models() -> list[ModelSpec]:
     """Return every model Veil can use, with its source, licence and checksum."""
     return list(CATALOG.values())
+
+
+def quantize_models(
+    calibration: list[Path], *, models_dir: Path | None = None, force: bool = False
+) -> list[QuantizedModel]:
+    """Derive the int8 detectors from the float models, calibrated on frames of ``calibration``.
+
+    ``calibration`` names images, videos or folders of them; half their frames calibrate, the other
+    half measure each int8 model's agreement with float, recorded beside it in the cache. A run with
+    ``DetectionConfig(precision=Precision.INT8)`` loads the ones that passed. Checked models already in
+    the cache are kept unless ``force``.
+
+    Example::
+
+        for model in veil.api.quantize_models([Path("street.mp4")]):
+            print(model.backend, model.passed, model.agreement.recall)
+
+    Raises:
+        ModelNotFoundError: a float model file is missing (the message names it).
+        ConfigError: no frame could be read from ``calibration``.
+        ModelError: a model cannot be quantized.
+        OSError: the cache folder cannot be written.
+    """
+    from veil.pipeline.quantize import quantize_detectors
+
+    return quantize_detectors(calibration, models_dir=models_dir, force=force)
 
 
 class JsonReport(Protocol):

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from veil import api
-from veil.api import DEFAULT_TARGETS, Device, FailMode, PipelineConfig, PrivacyLevel, RunOptions
+from veil.api import DEFAULT_TARGETS, Device, FailMode, PipelineConfig, Precision, PrivacyLevel, RunOptions
 from veil.cli.audit import audit
 from veil.cli.edge import edge
 from veil.cli.eval import eval_command
@@ -20,13 +20,15 @@ from veil.cli.options import (
     device_option,
     models_dir_option,
     on_error_option,
+    precision_option,
     privacy_option,
     quiet_option,
     threads_option,
 )
 from veil.cli.progress import human_summary, progress_for
+from veil.cli.quantize import models_quantize
 from veil.cli.remove import remove
-from veil.cli.reporting import check_report_path, emit_report, report_options
+from veil.cli.reporting import check_report_path, emit_report, profile_table, report_options
 from veil.cli.scramble import scramble, unscramble
 from veil.cli.serve import serve
 from veil.cli.stream import stream
@@ -181,6 +183,7 @@ def cli(verbose: int) -> None:
 )
 @threads_option
 @device_option
+@precision_option
 @models_dir_option
 @click.option(
     "--codec",
@@ -222,6 +225,12 @@ def cli(verbose: int) -> None:
     type=int,
     help="Refuse frames larger than this many pixels (guards against decompression bombs).",
 )
+@click.option(
+    "--profile",
+    is_flag=True,
+    help="Time each stage of a video (decode, detect, propagate, anonymize, encode, model loading): "
+    "wall and CPU seconds, printed and in the --json report.",
+)
 @report_options
 @quiet_option
 def anonymize(
@@ -247,6 +256,7 @@ def anonymize(
     tile: bool,
     threads: int,
     device: str,
+    precision: str,
     models_dir: Path | None,
     codec: str | None,
     crf: int,
@@ -255,6 +265,7 @@ def anonymize(
     accept_truncated: bool,
     keep_location: bool,
     max_pixels: int,
+    profile: bool,
     json_report: bool,
     report_path: Path | None,
     quiet: bool,
@@ -283,6 +294,7 @@ def anonymize(
         tile=tile,
         threads=threads,
         device=Device(device),
+        precision=Precision(precision),
         codec=codec,
         crf=crf,
         preset=preset,
@@ -299,6 +311,7 @@ def anonymize(
         write_detections=write_detections,
         preview=preview,
         accept_truncated=accept_truncated,
+        profile=profile,
     )
     with progress_for(quiet=quiet) as progress:
         report = api.anonymize_path(input_path, output, config, options, progress)
@@ -310,6 +323,8 @@ def anonymize(
         quiet=quiet,
         warnings=report.warnings,
     )
+    if profile and not quiet:
+        click.echo(profile_table(report), err=True)
     if report.failures:
         for failure in report.failures:
             click.echo(f"veil: failed: {failure}", err=True)
@@ -366,6 +381,7 @@ def models_verify(models_dir: Path | None) -> None:
 
 
 # Commands defined in their own modules (one module per command) are registered here.
+models.add_command(models_quantize)
 cli.add_command(remove)
 cli.add_command(serve)
 cli.add_command(keys)

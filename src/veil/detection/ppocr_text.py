@@ -42,6 +42,8 @@ class TextDetector:
         binarize_threshold: probability above which a pixel counts as text.
         unclip_ratio: DB's expansion of the shrunk text kernel (offset = area × ratio / perimeter).
         label: class given to the regions (plates use LICENSE_PLATE).
+        int8_model: a serialized model derived from ``model_path`` (the int8 one of
+            :mod:`veil.detection.quantize`) to run in its place.
     """
 
     def __init__(
@@ -55,6 +57,7 @@ class TextDetector:
         binarize_threshold: float = 0.3,
         unclip_ratio: float = 1.5,
         label: ObjectClass = ObjectClass.TEXT,
+        int8_model: bytes | None = None,
     ) -> None:
         if not 0.0 <= min_score <= 1.0:
             raise ConfigError(f"min_score={min_score!r} is out of range [0, 1]")
@@ -71,8 +74,8 @@ class TextDetector:
         self._min_long_side_px = min_long_side_px
         self._binarize_threshold = binarize_threshold
         self._unclip_ratio = unclip_ratio
-        self._session = create_session(model_path, config)
-        self._input_name = self._session.get_inputs()[0].name
+        self._session = create_session(model_path if int8_model is None else int8_model, config)
+        self._input_name: str = self._session.get_inputs()[0].name
 
     def input_size(self, width: int, height: int) -> tuple[int, int]:
         """Return the (width, height) the network sees for an image of ``width``×``height``."""
@@ -80,14 +83,20 @@ class TextDetector:
             width, height, max_long_side_px=self._max_long_side_px, min_long_side_px=self._min_long_side_px
         )
 
-    def detect(self, image: Image) -> Detections:
-        """Return text regions in ``image`` (RGB) with 4-point polygons in its pixels."""
+    def network_input(self, image: Image) -> dict[str, npt.NDArray[np.float32]]:
+        """Return the network's input for ``image`` (H×W×3 uint8 RGB): the feed :meth:`detect` runs."""
         height, width = require_rgb(image)
         net_w, net_h = self.input_size(width, height)
         resized = cv2.resize(image, (net_w, net_h), interpolation=cv2.INTER_LINEAR)
         bgr = resized[:, :, ::-1].astype(np.float32) / 255.0
         blob = ((bgr - _MEAN) / _STD).transpose(2, 0, 1)[None].astype(np.float32)
-        (prob,) = self._session.run(None, {self._input_name: blob})
+        return {self._input_name: blob}
+
+    def detect(self, image: Image) -> Detections:
+        """Return text regions in ``image`` (RGB) with 4-point polygons in its pixels."""
+        height, width = require_rgb(image)
+        net_w, net_h = self.input_size(width, height)
+        (prob,) = self._session.run(None, self.network_input(image))
         return db_regions(
             np.asarray(prob, np.float32).reshape(net_h, net_w),
             image_wh=(width, height),

@@ -13,7 +13,8 @@ from types import MappingProxyType
 from typing import Any
 
 from veil.detection.base import Detector
-from veil.detection.settings import DetectorChoices
+from veil.detection.settings import DetectorChoices, Precision
+from veil.detection.timing import DetectorTimes
 from veil.errors import ConfigError, UnknownComponentError
 from veil.types import ObjectClass
 
@@ -86,20 +87,36 @@ def backend_class(name: str) -> type[Any]:
 
 
 def create_backend(name: str, config: DetectorChoices, **options: Any) -> Any:
-    """Return backend ``name`` built on its model file (found via ``config.models_dir``)."""
+    """Return backend ``name`` built on its model file (found via ``config.models_dir``).
+
+    With ``config.detection.precision`` int8, a backend with a checked int8 model that passed its
+    agreement check runs that one (:func:`veil.detection.quantize.int8_model`); the others run in float
+    and a log line says why.
+    """
     from veil.models.store import resolve_model
 
     cls = backend_class(name)
     path = resolve_model(BACKENDS[name].model_key, config.models_dir)
+    if config.detection.precision is Precision.INT8:
+        from veil.detection.quantize import RECIPES, int8_model
+
+        if name in RECIPES:
+            model = int8_model(name, path)
+            if model is not None:
+                options = {**options, "int8_model": model}
     return cls(path, config.detection, **options)
 
 
 @dataclass(frozen=True)
 class DetectorPair:
-    """The detector for still images and the one for video detection frames; they share their models."""
+    """The detector for still images and the one for video detection frames; they share their models.
+
+    ``times`` sums the time each model backend took (by backend name), for ``--profile``.
+    """
 
     stills: Detector
     video: Detector
+    times: DetectorTimes
 
 
 def build_detectors(targets: frozenset[ObjectClass], config: DetectorChoices) -> DetectorPair:
@@ -109,11 +126,12 @@ def build_detectors(targets: frozenset[ObjectClass], config: DetectorChoices) ->
     are found on several detection frames of their track, and the gap filler hides them on the frames
     between, so the second opinion buys little there for a quarter of the detection time.
     """
-    composer = _Composer(config)
+    times = DetectorTimes()
+    composer = _Composer(config, times)
     stills = composer.build(targets, face_second_opinion=True)
     if config.face_second_opinion or ObjectClass.FACE not in targets:
-        return DetectorPair(stills, stills)
-    return DetectorPair(stills, composer.build(targets, face_second_opinion=False))
+        return DetectorPair(stills, stills, times)
+    return DetectorPair(stills, composer.build(targets, face_second_opinion=False), times)
 
 
 def build_detector(targets: frozenset[ObjectClass], config: DetectorChoices) -> Detector:
@@ -130,12 +148,19 @@ def build_detector(targets: frozenset[ObjectClass], config: DetectorChoices) -> 
 
 
 class _Composer:
-    """Build each backend at most once while composing a detector."""
+    """Build each backend at most once while composing a detector (timed into ``times`` when given)."""
 
-    def __init__(self, config: DetectorChoices) -> None:
+    def __init__(self, config: DetectorChoices, times: DetectorTimes | None = None) -> None:
         self._config = config
+        self._times = times
         self._made: dict[str, Any] = {}
         self._shared_yolox = False
+
+    def _backend(self, name: str, **options: Any) -> Any:
+        from veil.detection.timing import TimedBackend
+
+        backend = create_backend(name, self._config, **options)
+        return backend if self._times is None else TimedBackend(name, backend, self._times)
 
     def _once(self, key: str, make: Callable[[], Any]) -> Any:
         if key not in self._made:
@@ -152,7 +177,7 @@ class _Composer:
     def _new_yolox(self) -> Detector:
         from veil.detection.cache import LastImageCache
 
-        yolox: Detector = create_backend("yolox", self._config)
+        yolox: Detector = self._backend("yolox")
         if self._shared_yolox:
             # The plate search and the person/vehicle silhouettes both ask for the same frame.
             return LastImageCache(yolox)
@@ -220,10 +245,10 @@ class _Composer:
         from veil.detection.resize import ResizedDetector
 
         detection = self._config.detection
-        yunet: Detector = self._once("yunet", lambda: create_backend("yunet", self._config))
+        yunet: Detector = self._once("yunet", lambda: self._backend("yunet"))
         if detection.detect_long_side_px and not detection.tile:
             yunet = ResizedDetector(yunet, detection.detect_long_side_px, max_enlarge=_YUNET_MAX_ENLARGE)
-        centerface: Detector = self._once("centerface", lambda: create_backend("centerface", self._config))
+        centerface: Detector = self._once("centerface", lambda: self._backend("centerface"))
         faces = yunet
         if second_opinion:
             faces = EnsembleDetector(
@@ -240,16 +265,15 @@ class _Composer:
     def _plates(self) -> Detector:
         from veil.detection.plates import PlateDetector
 
-        text = create_backend(
+        text = self._backend(
             "ppocr_text",
-            self._config,
             max_long_side_px=_PLATE_TEXT_LONG_SIDE_PX,
             label=ObjectClass.LICENSE_PLATE,
         )
         return PlateDetector(
             text,
             self._yolox(),
-            create_backend("lpd_yunet", self._config),
+            self._backend("lpd_yunet"),
             max_vehicles=_PLATE_MAX_VEHICLES,
             crop_long_side_px=_PLATE_TEXT_LONG_SIDE_PX,
             max_crop_enlarge=_PLATE_CROP_MAX_ENLARGE,
@@ -259,11 +283,11 @@ class _Composer:
         from veil.detection.selection import SelectClasses
         from veil.detection.silhouettes import SilhouetteDetector
 
-        deeplab = create_backend("deeplab", self._config)
+        deeplab = self._backend("deeplab")
         return SilhouetteDetector(SelectClasses(self._yolox(), classes), deeplab)
 
     def _text(self) -> Detector:
-        made: Detector = create_backend("ppocr_text", self._config, max_long_side_px=_TEXT_LONG_SIDE_PX)
+        made: Detector = self._backend("ppocr_text", max_long_side_px=_TEXT_LONG_SIDE_PX)
         return made
 
 

@@ -10,7 +10,7 @@ from typing import Protocol
 from veil.checks import check_range
 from veil.types import ObjectClass
 
-__all__ = ["DetectionConfig", "DetectorChoices", "Device"]
+__all__ = ["DetectionConfig", "DetectorChoices", "Device", "Precision"]
 
 
 class Device(enum.Enum):
@@ -19,6 +19,15 @@ class Device(enum.Enum):
     AUTO = "auto"  # CUDA when onnxruntime-gpu sees a GPU, else the CPU
     CPU = "cpu"
     CUDA = "cuda"  # a GPU, or an error naming what to install
+
+
+class Precision(enum.Enum):
+    """The arithmetic the detector models run in."""
+
+    FLOAT32 = "float32"  # the pinned models as published
+    # The int8 models `veil models quantize` derived, for the detectors where one exists and agreed with
+    # float on held-out frames; float32 for the others (a log line says which).
+    INT8 = "int8"
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,7 @@ class DetectionConfig:
     providers: tuple[str, ...] = ()
     device: Device = Device.AUTO
     face_evidence: bool = True
+    precision: Precision = Precision.FLOAT32
 
     def __post_init__(self) -> None:
         if self.detect_long_side_px != 0:

@@ -19,7 +19,7 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TypeGuard
@@ -37,15 +37,18 @@ __all__ = [
     "cache_dir",
     "cached_derived_model",
     "derived_dir",
+    "derived_model_path",
     "download_model",
     "fetch_models",
     "file_sha256",
     "get_spec",
     "locate_model",
+    "read_derived_model",
     "resolve_model",
     "search_dirs",
     "verify_file",
     "verify_models",
+    "write_derived_model",
 ]
 
 _log = logging.getLogger(__name__)
@@ -70,6 +73,7 @@ DERIVED_KEY = "derived"
 # Beside each derived file: what was written and what it was derived from.
 _RECORD_SUFFIX = ".sha256.json"
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+_RECORD_KEYS = frozenset({"sha256", "source_sha256", "veil"})
 
 
 @dataclass(frozen=True)
@@ -325,7 +329,7 @@ def cached_derived_model(kind: str, source: Path, derive: Callable[[Path], bytes
     the installed code, which no check inside it can stop.
     """
     source_sha256 = file_sha256(source)
-    path = derived_dir() / f"{kind}-{source_sha256[:16]}.onnx"
+    path = _derived_path(kind, source_sha256)
     data = _read_checked_derived(path, source_sha256)
     if data is not None:
         return data
@@ -337,21 +341,70 @@ def cached_derived_model(kind: str, source: Path, derive: Callable[[Path], bytes
     return data
 
 
+def _derived_path(kind: str, source_sha256: str) -> Path:
+    return derived_dir() / f"{kind}-{source_sha256[:16]}.onnx"
+
+
+def derived_model_path(kind: str, source: Path) -> Path:
+    """Return where the ``kind`` model derived from ``source`` lives in the derived folder."""
+    return _derived_path(kind, file_sha256(source))
+
+
+def write_derived_model(kind: str, source: Path, data: bytes, facts: Mapping[str, object]) -> Path:
+    """Write ``data``, derived from ``source``, into the derived folder with its record; return its path.
+
+    The record holds the sha256 of ``data`` and of ``source`` as :func:`cached_derived_model`'s does,
+    plus ``facts`` (what was measured when it was derived: JSON values, keys other than the record's own).
+    Both files are renamed into place, so a reader never finds a half-written one.
+
+    Raises:
+        OSError: the cache folder cannot be written.
+    """
+    reserved = set(facts) & _RECORD_KEYS
+    if reserved:
+        raise ValueError(f"facts may not set the record's own keys {sorted(reserved)}")
+    path = _derived_path(kind, file_sha256(source))
+    _write_derived(path, data, file_sha256(source), facts)
+    return path
+
+
+def read_derived_model(kind: str, source: Path) -> tuple[bytes, dict[str, object]] | None:
+    """Return the bytes and the record of the ``kind`` model derived from ``source``, if checked.
+
+    ``None`` when there is none, or when its bytes do not have the recorded sha256 or the record names
+    another source (a warning says which); the bytes returned are the bytes hashed, as in
+    :func:`cached_derived_model`.
+    """
+    source_sha256 = file_sha256(source)
+    path = _derived_path(kind, source_sha256)
+    data = _read_checked_derived(path, source_sha256, action="not using it")
+    if data is None:
+        return None
+    try:
+        record = json.loads(_record_path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # replaced between the check and now
+        _log.warning("the record of %s became unreadable (%s); not using it", path, exc)
+        return None
+    return data, dict(record)
+
+
 def _record_path(path: Path) -> Path:
     return path.with_name(path.name + _RECORD_SUFFIX)
 
 
-def _read_checked_derived(path: Path, source_sha256: str) -> bytes | None:
+def _read_checked_derived(
+    path: Path, source_sha256: str, *, action: str = "deriving it again"
+) -> bytes | None:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         return None
     except OSError as exc:
-        _log.warning("cannot read the derived model %s (%s); deriving it again", path, exc)
+        _log.warning("cannot read the derived model %s (%s); %s", path, exc, action)
         return None
     problem = _derived_problem(path, hashlib.sha256(data).hexdigest(), source_sha256)
     if problem is not None:
-        _log.warning("%s; deriving it again", problem)
+        _log.warning("%s; %s", problem, action)
         return None
     return data
 
@@ -383,8 +436,15 @@ def _is_sha256(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and _SHA256_HEX.fullmatch(value) is not None
 
 
-def _write_derived(path: Path, data: bytes, source_sha256: str) -> None:
-    record = {"sha256": hashlib.sha256(data).hexdigest(), "source_sha256": source_sha256, "veil": __version__}
+def _write_derived(
+    path: Path, data: bytes, source_sha256: str, facts: Mapping[str, object] | None = None
+) -> None:
+    record = {
+        **(facts or {}),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "source_sha256": source_sha256,
+        "veil": __version__,
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     # The file, then its record, each renamed into place: a reader between the two renames finds a
     # record that does not match and derives the model itself rather than load an unchecked file.

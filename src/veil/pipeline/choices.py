@@ -21,6 +21,7 @@ from veil.pipeline.config import (
     FailMode,
     Method,
     PipelineConfig,
+    Precision,
 )
 from veil.pipeline.privacy_level import PrivacyLevel, preset_for
 from veil.types import ObjectClass
@@ -127,6 +128,7 @@ class UserChoices:
     tile: bool = False
     threads: int = 0
     device: Device = Device.AUTO
+    precision: Precision = Precision.FLOAT32
     codec: str | None = _DEFAULTS.encoder.codec
     crf: int = _DEFAULTS.encoder.crf
     preset: str = _DEFAULTS.encoder.preset
@@ -176,6 +178,7 @@ class UserChoices:
                 tile=self.tile,
                 intra_op_threads=self.threads,
                 device=self.device,
+                precision=self.precision,
             ),
             encoder=EncoderConfig(codec=self.codec, crf=self.crf, preset=self.preset),
             models_dir=self.models_dir,

@@ -15,7 +15,7 @@ from types import MappingProxyType
 
 from veil.anonymizers.method import Method
 from veil.checks import check_range
-from veil.detection.settings import DetectionConfig, Device
+from veil.detection.settings import DetectionConfig, Device, Precision
 from veil.errors import ConfigError
 from veil.propagation.settings import TemporalConfig
 from veil.types import ObjectClass
@@ -30,6 +30,7 @@ __all__ = [
     "Method",
     "OutputSettings",
     "PipelineConfig",
+    "Precision",
     "PrivacyPolicy",
     "RunOptions",
     "TemporalConfig",
@@ -163,6 +164,8 @@ class RunOptions:
         overwrite: replace an existing output file.
         accept_truncated: anonymize the frames a damaged video does decode (one that ends before its
             declared length or stops decoding part-way) instead of refusing it; the report warns.
+        profile: time each stage of a video (decode, detect, propagate, anonymize, encode, and the
+            model loading) into :attr:`RunReport.stage_times`.
     """
 
     detect_only: bool = False
@@ -171,6 +174,7 @@ class RunOptions:
     preview: Path | None = None
     overwrite: bool = True
     accept_truncated: bool = False
+    profile: bool = False
 
     def __post_init__(self) -> None:
         if self.detect_only and self.from_detections is not None:

@@ -10,6 +10,7 @@ from veil.anonymizers.base import Anonymizer
 from veil.anonymizers.registry import hide_whole_frame
 from veil.checks import require_rgb
 from veil.detection.base import Detector
+from veil.detection.timing import DetectorTimes
 from veil.detections import Detections
 from veil.errors import PrivacyError
 from veil.pipeline.background_detection import BackgroundDetection
@@ -52,7 +53,8 @@ class FrameProcessor:
     the whole frame (``FailMode.HIDE_FRAME``); the raw frame is never returned. Video detection frames may
     use a lighter ``video_detector`` (default: ``detector``). With a ``whole_frame`` method nothing is
     detected: each frame goes through that method whole (given regions, as the review loop and a
-    whole-frame engine pass them, are hidden instead).
+    whole-frame engine pass them, are hidden instead). ``detector_times`` sums the time of each
+    model backend, when the detectors were built by the registry (for ``--profile``).
     """
 
     def __init__(
@@ -62,12 +64,15 @@ class FrameProcessor:
         anonymizer: Anonymizer,
         video_detector: Detector | None = None,
         whole_frame: WholeFrameMethod | None = None,
+        *,
+        detector_times: DetectorTimes | None = None,
     ) -> None:
         self.config = config
         self.whole_frame = whole_frame
         self._detector = detector
         self._video_detector = video_detector or detector
         self._anonymizer = anonymizer
+        self.detector_times = detector_times
 
     def detect(self, image: Image, index: int = 0) -> Detections:
         """Return the target regions found in still image ``image`` (before margins)."""

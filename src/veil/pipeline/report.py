@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from veil.detections import Detections
+from veil.pipeline.profile import StageTime
 from veil.types import ObjectClass
 
 if TYPE_CHECKING:
@@ -81,13 +82,15 @@ class RunReport(FrameCounts):
     """Counters for one run over one or more inputs.
 
     ``frames_written`` never exceeds ``frames_anonymized``. ``warnings`` name inputs that were used in
-    part (damaged files accepted with ``accept_truncated``).
+    part (damaged files accepted with ``accept_truncated``). ``stage_times`` is filled when the run
+    was asked to profile (``RunOptions.profile``).
     """
 
     inputs: int = 0
     failures: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     elapsed_s: float = 0.0
+    stage_times: dict[str, StageTime] = field(default_factory=dict)
 
     def merge(self, other: RunReport) -> None:
         """Add another run's counters to this one."""
@@ -96,6 +99,11 @@ class RunReport(FrameCounts):
         self.failures.extend(other.failures)
         self.warnings.extend(other.warnings)
         self.elapsed_s += other.elapsed_s
+        for name, times in other.stage_times.items():
+            mine = self.stage_times.setdefault(name, StageTime())
+            mine.wall_s += times.wall_s
+            mine.cpu_s += times.cpu_s
+            mine.calls += times.calls
 
     @property
     def frames_per_s(self) -> float:
@@ -103,8 +111,8 @@ class RunReport(FrameCounts):
         return self.frames_read / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready summary."""
-        return {
+        """Return a JSON-ready summary (``stages`` only when the run was profiled)."""
+        summary: dict[str, Any] = {
             "inputs": self.inputs,
             **self.counts_dict(),
             "failures": list(self.failures),
@@ -112,3 +120,6 @@ class RunReport(FrameCounts):
             "elapsed_s": round(self.elapsed_s, 3),
             "frames_per_s": round(self.frames_per_s, 2),
         }
+        if self.stage_times:
+            summary["stages"] = {name: times.to_dict() for name, times in self.stage_times.items()}
+        return summary

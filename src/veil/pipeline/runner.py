@@ -21,6 +21,7 @@ from veil.pipeline.detections_json import (
 from veil.pipeline.frame_processor import FrameProcessor, WholeFrameEngine
 from veil.pipeline.loop import Engine, run_stages
 from veil.pipeline.preview import ContactSheet
+from veil.pipeline.profile import StageClock
 from veil.pipeline.report import RunReport
 from veil.pipeline.reviewed import ReviewedRegions, listed_regions, regions_of_frame
 from veil.pipeline.stages import BackgroundIterator
@@ -100,8 +101,10 @@ def run_file(
     started = time.perf_counter()
     is_image = probe_media(src) is MediaKind.IMAGE
     plan = None if is_image or options.detect_only else _plan(src, dst, config)
+    clock = StageClock() if options.profile else None
     # Inputs are checked before models load: a bad file fails in milliseconds, not after model loading.
-    processor = make_processor()
+    with _stage(clock, "load models"):
+        processor = make_processor()
     own_sheet = sheet is None and options.preview is not None and not options.detect_only
     if own_sheet:
         sheet = (
@@ -110,7 +113,12 @@ def run_file(
     if is_image:
         _run_image(processor, src, dst, options, given, report, progress, sheet, own_sheet)
     else:
-        _run_video(processor, src, dst, options, given, report, progress, sheet, own_sheet, plan)
+        before = processor.detector_times.snapshot() if processor.detector_times is not None else {}
+        _run_video(processor, src, dst, options, given, report, progress, sheet, own_sheet, plan, clock)
+        if clock is not None and processor.detector_times is not None:
+            _add_backend_times(clock, before, processor.detector_times.snapshot())
+    if clock is not None:
+        report.stage_times = clock.times()
     if own_sheet and sheet is not None and options.preview is not None:
         sheet.save(options.preview)
     report.elapsed_s = time.perf_counter() - started
@@ -197,8 +205,12 @@ def _run_video(
     sheet: ContactSheet | None,
     sample_every_frame: bool,
     plan: OutputPlan | None,
+    clock: StageClock | None = None,
 ) -> None:
-    """Anonymize a video; ``sample_every_frame`` offers frames on the sheet's grid, else only frame 0."""
+    """Anonymize a video; ``sample_every_frame`` offers frames on the sheet's grid, else only frame 0.
+
+    With a ``clock``, each stage's wall and CPU time is added to it, on the thread that runs it.
+    """
     config: PipelineConfig = processor.config
     with VideoReader(src, max_pixels=config.max_pixels, accept_truncated=options.accept_truncated) as reader:
         info = reader.info
@@ -210,9 +222,9 @@ def _run_video(
         with contextlib.ExitStack() as threads:
             # Stopped on every way out, detector before reader, before the files close: a thread
             # still inside a model or a decoder at interpreter exit aborts the process.
-            frames = BackgroundIterator(reader)
+            frames = BackgroundIterator(reader if clock is None else clock.timed_iter("decode", reader))
             threads.callback(frames.close)
-            source, engine = _video_stages(_counted(frames, report), processor, given, src, threads)
+            source, engine = _video_stages(_counted(frames, report), processor, given, src, threads, clock)
             if options.detect_only:
 
                 def record(item: FrameRegions) -> None:
@@ -242,19 +254,22 @@ def _run_video(
                 def anonymize_and_write(item: FrameRegions) -> None:
                     report.count_schedule(item, reviewed=reviewed)
                     frame = item.frame
-                    result = processor.anonymize(item)
+                    with _stage(clock, "anonymize"):
+                        result = processor.anonymize(item)
                     report.count_anonymized(result)
                     if options.write_detections:
                         frames_json.append(_json_entry(frame, result.detections))
                     if sheet is not None and (sample_every_frame or frame.index == 0):
                         sheet.offer(frame.index, frame.image, result.image)
-                    writer.write(frame, result.image)
+                    with _stage(clock, "encode"):
+                        writer.write(frame, result.image)
                     report.frames_written += 1
                     progress.advance()
 
                 run_stages(source, engine, anonymize_and_write, writer_thread="veil-writer")
                 _verify_complete(report, src)
-                writer.commit()
+                with _stage(clock, "encode"):  # the encoder's last frames, flushed
+                    writer.commit()
             _note_damage(report, src, reader.damage)
     if options.write_detections:
         _write_json(detections_path(src, dst), src, info.width, info.height, frames_json)
@@ -272,17 +287,34 @@ def _counted(frames: Iterable[Frame], report: RunReport) -> Iterator[Frame]:
         yield frame
 
 
+def _add_backend_times(
+    clock: StageClock, before: dict[str, tuple[float, float, int]], after: dict[str, tuple[float, float, int]]
+) -> None:
+    """Add each model backend's share of this run to ``clock`` as ``detect: NAME`` (part of ``detect``)."""
+    for name, (wall, cpu, calls) in after.items():
+        wall0, cpu0, calls0 = before.get(name, (0.0, 0.0, 0))
+        if calls > calls0:
+            clock.add(f"detect: {name}", wall - wall0, cpu - cpu0, calls - calls0)
+
+
+def _stage(clock: StageClock | None, name: str) -> contextlib.AbstractContextManager[None]:
+    return contextlib.nullcontext() if clock is None else clock.measure(name)
+
+
 class _AfterSchedule:
     """The temporal engine's propagating half, for frames its detection half scheduled on another thread."""
 
-    def __init__(self, engine: TemporalEngine) -> None:
+    def __init__(self, engine: TemporalEngine, clock: StageClock | None = None) -> None:
         self._engine = engine
+        self._clock = clock
 
     def push(self, item: ScheduledFrame) -> list[FrameRegions]:
-        return self._engine.push_scheduled(item)
+        with _stage(self._clock, "propagate"):
+            return self._engine.push_scheduled(item)
 
     def flush(self) -> list[FrameRegions]:
-        return self._engine.flush()
+        with _stage(self._clock, "propagate"):
+            return self._engine.flush()
 
 
 def _video_stages(
@@ -291,6 +323,7 @@ def _video_stages(
     given: dict[int, Detections] | None,
     src: Path,
     threads: contextlib.ExitStack,
+    clock: StageClock | None = None,
 ) -> tuple[Iterable[Any], Engine[Any, FrameRegions]]:
     """Return the source and engine of a video: the reviewed regions, or detection and propagation.
 
@@ -304,9 +337,10 @@ def _video_stages(
         return frames, WholeFrameEngine(processor)
     engine = processor.temporal_engine()
     ahead = max(_MIN_DETECT_AHEAD, engine.settings.detect_every)
-    scheduled = BackgroundIterator(map(engine.detection.observe, frames), depth=ahead, name="veil-detector")
+    observe = engine.detection.observe if clock is None else clock.timed("detect", engine.detection.observe)
+    scheduled = BackgroundIterator(map(observe, frames), depth=ahead, name="veil-detector")
     threads.callback(scheduled.close)
-    return scheduled, _AfterSchedule(engine)
+    return scheduled, _AfterSchedule(engine, clock)
 
 
 def _json_entry(frame: Frame, found: Detections) -> FrameDetections:

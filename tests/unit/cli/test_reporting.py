@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 import pytest
 
-from veil.api import LiveReport, RunReport
+from veil.api import LiveReport, RunReport, StageTime
 from veil.cli.reporting import check_report_path, emit_report, live_summary
 
 
@@ -48,3 +48,17 @@ def test_live_summary_names_what_was_sent_dropped_and_how_late() -> None:
     line = live_summary(report)
     assert line.startswith("8 frames sent to out.ts in 0.0 s (8 anonymized, 2 dropped, 0 repeated, 0 late)")
     assert line.endswith("latency p50 20.0 ms, p95 20.0 ms; ended: interrupted")
+
+
+def test_profile_table_lists_each_stage_and_the_whole_run() -> None:
+    from veil.cli.reporting import profile_table
+
+    report = RunReport(
+        frames_read=10,
+        elapsed_s=2.0,
+        stage_times={"decode": StageTime(0.5, 0.25, 10), "encode": StageTime(1.0, 0.9, 11)},
+    )
+    lines = profile_table(report).splitlines()
+    assert lines[1].split() == ["decode", "0.50", "0.25", "10", "50.0"]
+    assert lines[2].split()[0] == "encode" and lines[-1].split() == ["whole", "run", "2.00", "10"]
+    assert "no stage was timed" in profile_table(RunReport())

@@ -434,3 +434,26 @@ def test_verify_command_exits_3_on_a_changed_derived_model(env: Env, tmp_path: P
     assert result.exit_code == 3, result.output
     assert "BAD derived" in result.output and "changed since it was derived" in result.output
     assert "models/derived" in runner.invoke(cli, ["models", "verify", "--help"]).output
+
+
+def test_written_derived_model_keeps_its_facts_and_is_checked(env: Env, tmp_path: Path) -> None:
+    source = tmp_path / "source.onnx"
+    source.write_bytes(CONTENT)
+    path = store.write_derived_model("kind-int8", source, b"int8 bytes", {"agreement": {"recall": 0.98}})
+    assert path.parent == store.derived_dir() and path.name.startswith("kind-int8-")
+    found = store.read_derived_model("kind-int8", source)
+    assert found is not None
+    data, record = found
+    assert data == b"int8 bytes" and record["agreement"] == {"recall": 0.98}
+    assert record["sha256"] == hashlib.sha256(b"int8 bytes").hexdigest()
+    path.write_bytes(b"swapped")
+    assert store.read_derived_model("kind-int8", source) is None
+    source.write_bytes(CONTENT + b"new source")
+    assert store.read_derived_model("kind-int8", source) is None  # another source: another file
+
+
+def test_facts_cannot_overwrite_the_record(env: Env, tmp_path: Path) -> None:
+    source = tmp_path / "source.onnx"
+    source.write_bytes(CONTENT)
+    with pytest.raises(ValueError, match="sha256"):
+        store.write_derived_model("kind", source, b"x", {"sha256": "0" * 64})

@@ -177,3 +177,26 @@ def test_anonymize_frames_detects_on_a_schedule_and_hides_every_frame(lookahead:
     for original, hidden in zip(frames, out, strict=True):
         assert (hidden[20, 20] == MAGENTA).all()  # the face, detected or carried, on every frame
         assert (hidden[60, 90] == original[60, 90]).all()  # and nothing else
+
+
+def test_profiled_video_times_every_stage_once_per_frame(make_video: MakeVideo, tmp_path: Path) -> None:
+    src = make_video(name="in.mp4", width=96, height=64, frames=12)
+    config = PipelineConfig(temporal=TemporalConfig(detect_every=3))
+    with open_pipeline(config, detector=FakeDetector(FACE), anonymizer=RecordingAnonymizer()) as p:
+        plain = p.anonymize_file(src, tmp_path / "plain.mp4", RunOptions())
+        report = p.anonymize_file(src, tmp_path / "out.mp4", RunOptions(profile=True))
+    assert plain.stage_times == {} and "stages" not in plain.to_dict()
+    times = report.stage_times
+    assert list(times) == ["load models", "decode", "detect", "propagate", "anonymize", "encode"]
+    for stage in ("decode", "detect", "anonymize"):
+        assert times[stage].calls == 12, stage
+    assert times["encode"].calls == 13  # every frame, then the encoder's flush
+    assert all(t.wall_s >= 0 and t.cpu_s >= 0 for t in times.values())
+    assert sum(t.wall_s for n, t in times.items() if n != "load models") > 0
+    stages = report.to_dict()["stages"]
+    assert stages["decode"]["calls"] == 12 and set(stages["decode"]) == {
+        "wall_s",
+        "cpu_s",
+        "calls",
+        "wall_ms_per_call",
+    }
