@@ -61,8 +61,6 @@ _CENTERFACE_LONG_SIDE_PX = 480
 # most of them for about 2.5 times the detection time (figures: docs/tuning.md, "Detector input sizes").
 _YUNET_MAX_ENLARGE = 2.0
 _PLATE_TEXT_LONG_SIDE_PX = 640
-# Far cars' crops are searched at twice their size, as an attacker upscales a frame to read small plates.
-_PLATE_CROP_MAX_ENLARGE = 2.0
 # A busy street holds more cars than a car park's worth of crops is worth; far ones are cheap to search.
 _PLATE_MAX_VEHICLES = 24
 _TEXT_LONG_SIDE_PX = 960
@@ -275,8 +273,6 @@ class _Composer:
             self._yolox(),
             self._backend("lpd_yunet"),
             max_vehicles=_PLATE_MAX_VEHICLES,
-            crop_long_side_px=_PLATE_TEXT_LONG_SIDE_PX,
-            max_crop_enlarge=_PLATE_CROP_MAX_ENLARGE,
         )
 
     def _silhouettes(self, classes: frozenset[ObjectClass]) -> Detector:
