@@ -175,9 +175,8 @@ class Manifest:
 
     def pending_segments(self, input_id: int) -> list[Segment]:
         """Return the segments of ``input_id`` not yet done."""
-        return [
-            _segment(r) for r in self._conn.execute(_SELECT_SEGMENTS + " AND state = 'pending'", (input_id,))
-        ]
+        pending = _SELECT_SEGMENTS.replace("ORDER BY", "AND state = 'pending' ORDER BY")
+        return [_segment(r) for r in self._conn.execute(pending, (input_id,))]
 
     def segments(self, input_id: int) -> list[Segment]:
         """Return every segment of ``input_id``, in order."""

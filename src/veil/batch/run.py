@@ -7,9 +7,11 @@ redoes only what the manifest does not record as done and verified.
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -158,8 +160,8 @@ def run_batch(
     run_dir = out_dir / RUN_DIR
     fingerprint = json.dumps(
         {
-            "config": repr(config),
-            "options": repr(replace(options, preview=None)),
+            "config": _canonical(config),
+            "options": _canonical(options),
             "segment_s": settings.segment_s,
             "detector": None if detector is None else type(detector).__qualname__,
             "anonymizer": None if anonymizer is None else type(anonymizer).__qualname__,
@@ -205,6 +207,27 @@ def run_batch(
     report.inputs.sort(key=lambda r: r.src)
     report.elapsed_s = time.perf_counter() - started
     return report
+
+
+def _canonical(value: object) -> object:
+    """Return ``value`` as JSON-ready data that is the same in every process (sets sorted).
+
+    ``repr`` of a frozenset of enums follows string hashing, which differs from process to process:
+    a re-run would never recognise its own manifest.
+    """
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _canonical(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return _canonical(value.value)
+    if isinstance(value, Mapping):
+        return sorted([_canonical(k), _canonical(v)] for k, v in value.items())
+    if isinstance(value, (set, frozenset)):
+        return sorted((_canonical(v) for v in value), key=repr)
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
 
 
 def _check_out_dir(out_dir: Path, inputs: Sequence[BatchInput], options: RunOptions) -> None:
