@@ -6,6 +6,7 @@ The detector is a module-level class so worker processes and Ray actors can load
 from __future__ import annotations
 
 import json
+import os
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -92,3 +93,28 @@ def boxes_by_frame(path: Path) -> dict[int, list[list[float]]]:
     """Frame index → the boxes a detections JSON lists on it."""
     body: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return {f["index"]: [r["box"] for r in f["regions"]] for f in body["frames"]}
+
+
+class DyingDetector(SquareDetector):
+    """The square detector, whose process dies (as a killed node's would) on its ``die_at``-th call, once.
+
+    ``marker`` is created when it dies, so the restarted worker lives on.
+    """
+
+    def __init__(self, marker: Path, die_at: int = 10) -> None:
+        super().__init__()
+        self.marker = marker
+        self.die_at = die_at
+        self.calls = 0
+
+    def detect(self, image: Image) -> Detections:
+        """Die once at the ``die_at``-th call of a worker, else find the square."""
+        self.calls += 1
+        if self.calls == self.die_at:
+            try:
+                self.marker.touch(exist_ok=False)
+            except FileExistsError:
+                pass
+            else:
+                os._exit(9)
+        return super().detect(image)
