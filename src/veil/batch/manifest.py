@@ -209,13 +209,20 @@ class Manifest:
             )
 
     def finish(
-        self, input_id: int, state: State, *, error: str | None = None, elapsed_s: float = 0.0
+        self,
+        input_id: int,
+        state: State,
+        *,
+        error: str | None = None,
+        elapsed_s: float = 0.0,
+        frames: int | None = None,
     ) -> None:
         """Mark an input done (its output published and verified) or failed, with why."""
         with self._transaction() as cur:
             cur.execute(
-                "UPDATE inputs SET state = ?, error = ?, elapsed_s = elapsed_s + ? WHERE id = ?",
-                (state.value, error, elapsed_s, input_id),
+                "UPDATE inputs SET state = ?, error = ?, elapsed_s = elapsed_s + ?, "
+                "frames = COALESCE(?, frames) WHERE id = ?",
+                (state.value, error, elapsed_s, frames, input_id),
             )
 
     def reopen(self, input_id: int) -> None:

@@ -362,7 +362,7 @@ def _record(result: UnitResult, entry: _Planned, manifest: Manifest, config: Pip
         return
     if result.number < 0:
         entry.frames = result.frames
-        manifest.finish(entry.input_id, State.DONE, elapsed_s=entry.elapsed_s)
+        manifest.finish(entry.input_id, State.DONE, elapsed_s=entry.elapsed_s, frames=result.frames)
         return
     manifest.segment_done(entry.input_id, result.number, result.elapsed_s)
     if entry.remaining == 0:
