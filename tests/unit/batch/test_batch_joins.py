@@ -77,3 +77,38 @@ def test_no_frame_at_a_join_is_less_hidden_than_in_one_pass(
         assert iou.max(axis=1).min() > 0.9, (index, one[index], seg[index])
     # The context makes each segment's engine see what a one-pass run saw: the same regions.
     assert seg == one
+
+
+def test_detect_only_segments_list_the_one_pass_detections(clip: Path, tmp_path: Path) -> None:
+    config = PipelineConfig()
+    detector = SquareDetector(36)
+    report = run_batch(
+        [clip], tmp_path / "seg", config, RunOptions(detect_only=True), BatchSettings(segment_s=SEGMENT_S),
+        detector=detector,
+    )  # fmt: skip
+    assert report.inputs[0].segments == 3
+    assert not (tmp_path / "seg" / clip.name).exists()
+    with api.open_pipeline(config, detector=detector) as pipeline:
+        pipeline.anonymize_file(clip, tmp_path / "one.json", RunOptions(detect_only=True))
+    assert boxes_by_frame(tmp_path / "seg" / f"{clip.stem}.detections.json") == boxes_by_frame(
+        tmp_path / "one.json"
+    )
+
+
+def test_segments_hide_what_a_reviewed_detections_folder_lists(clip: Path, tmp_path: Path) -> None:
+    config = PipelineConfig()
+    run_batch(
+        [clip.parent], tmp_path / "reviewed", config, RunOptions(detect_only=True),
+        BatchSettings(segment_s=SEGMENT_S), detector=SquareDetector(),
+    )  # fmt: skip
+    report = run_batch(
+        [clip.parent], tmp_path / "out", config,
+        RunOptions(from_detections=tmp_path / "reviewed", write_detections=True),
+        BatchSettings(segment_s=SEGMENT_S),
+    )  # fmt: skip
+    (entry,) = report.inputs
+    assert entry.state == "done" and entry.segments == 3, entry.error
+    assert presentation_times(tmp_path / "out" / clip.name) == presentation_times(clip)
+    assert boxes_by_frame(tmp_path / "out" / f"{clip.stem}.detections.json") == boxes_by_frame(
+        tmp_path / "reviewed" / f"{clip.stem}.detections.json"
+    )
