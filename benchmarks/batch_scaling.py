@@ -99,6 +99,13 @@ def overhead(segment_s: float, work: Path) -> dict[str, Any]:
     segments = plan_segments(index, segment_s, before=before, after=after, detect_every=temporal.detect_every)
     assert segments is not None, "the clip is too short for this --segment"
     worker = BatchWorker(config)
+    work.mkdir(parents=True, exist_ok=True)
+    # Models load on a worker's first unit, once per worker: not a cost of any one segment.
+    warm = plan_segments(index, 1.0, before=0, after=0, detect_every=1)
+    assert warm is not None
+    assert (
+        worker.run(Unit(0, CLIP, work / "warm.mp4", RunOptions(), segment=warm[0], index=index)).error is None
+    )
     parts = work / "parts"
     parts.mkdir(parents=True, exist_ok=True)
     unit_s = []
