@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import click
 from test_cli import run
 
 from batch_clips import long_clip
@@ -60,3 +61,15 @@ def test_address_without_ray_is_refused(tmp_path: Path) -> None:
     clip = long_clip(tmp_path / "in", frames=10, audio=False)
     result = run("batch", clip, "-o", tmp_path / "out", "--address", "127.0.0.1:6379")
     assert result.returncode == 2 and "--engine ray" in result.stderr
+
+
+def test_batch_takes_every_anonymize_option() -> None:
+    from veil.cli.batch import batch
+    from veil.cli.main import anonymize
+
+    def options(command: click.Command) -> dict[str, tuple[str, ...]]:
+        return {p.name or "": tuple(p.opts) for p in command.params if isinstance(p, click.Option)}
+
+    shared = {k: v for k, v in options(anonymize).items() if k not in {"output", "preview"}}
+    assert shared.items() <= options(batch).items()
+    assert {"engine", "address", "workers", "segment_s"} <= options(batch).keys()
