@@ -16,6 +16,7 @@ from veil.pipeline.config import Method, PipelineConfig
 
 IMG = Path(__file__).resolve().parent / "img"
 PANEL_PX = 320
+COLUMNS = 5  # the whole method menu in two rows
 
 
 def panel(image: np.ndarray, caption: str) -> Image.Image:
@@ -33,9 +34,10 @@ def main() -> None:
     for method in Method:
         hidden = veil.anonymize_image(astronaut, PipelineConfig(default_method=method))
         panels.append(panel(hidden, f"veil anonymize --method {method.value}"))
-    sheet = Image.new("RGB", (PANEL_PX * len(panels), PANEL_PX + 24), "white")
+    rows = -(-len(panels) // COLUMNS)
+    sheet = Image.new("RGB", (PANEL_PX * COLUMNS, (PANEL_PX + 24) * rows), "white")
     for i, item in enumerate(panels):
-        sheet.paste(item, (i * PANEL_PX, 0))
+        sheet.paste(item, ((i % COLUMNS) * PANEL_PX, (i // COLUMNS) * (PANEL_PX + 24)))
     IMG.mkdir(exist_ok=True)
     sheet.save(IMG / "astronaut_methods.png", optimize=True)
 

@@ -16,6 +16,12 @@ class Method(enum.Enum):
     BLUR = "blur"
     PIXELATE = "pixelate"
     MASK = "mask"
+    CARTOON = "cartoon"
+    FALSE_COLOUR = "false-colour"
+    WARP = "warp"
+    ABSTRACTION = "abstraction"
+    TOKEN = "token"
+    EXPRESSION = "expression"
 
 
 class MethodChoices(Protocol):
@@ -29,6 +35,11 @@ class MethodChoices(Protocol):
     @property
     def default_method(self) -> Method:
         """Method for classes given none of their own."""
+        ...
+
+    @property
+    def method_key(self) -> bytes | None:
+        """Secret of the keyed methods (``token``); None: a random one per run."""
         ...
 
     def method_for(self, cls: ObjectClass) -> Method:

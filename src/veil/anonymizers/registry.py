@@ -16,15 +16,23 @@ from veil.checks import require_rgb
 from veil.errors import UnknownComponentError
 from veil.types import Image, ObjectClass
 
-__all__ = ["METHODS", "build_anonymizer", "create_anonymizer", "hide_whole_frame"]
+__all__ = ["KEYED_METHODS", "METHODS", "build_anonymizer", "create_anonymizer", "hide_whole_frame"]
 
 METHODS: Mapping[Method, str] = MappingProxyType(
     {
         Method.BLUR: "veil.anonymizers.adaptive_blur:AdaptiveBlur",
         Method.PIXELATE: "veil.anonymizers.pixelate:Pixelate",
         Method.MASK: "veil.anonymizers.solid_mask:SolidMask",
+        Method.CARTOON: "veil.anonymizers.cartoon:Cartoon",
+        Method.FALSE_COLOUR: "veil.anonymizers.false_colour:FalseColour",
+        Method.WARP: "veil.anonymizers.warp:Warp",
+        Method.ABSTRACTION: "veil.anonymizers.abstraction:Abstraction",
+        Method.TOKEN: "veil.anonymizers.token:Token",
+        Method.EXPRESSION: "veil.anonymizers.expression:ExpressionKeeping",
     }
 )
+# Methods whose factory takes the run's secret as ``key=`` (None: the method draws its own).
+KEYED_METHODS = frozenset({Method.TOKEN})
 
 # A hidden frame keeps at most this many cells across its long side, and cells of at least this many
 # pixels: a face or plate spans one or two cells at most, so nothing identifiable survives.
@@ -32,8 +40,8 @@ _HIDDEN_FRAME_CELLS = 32
 _HIDDEN_FRAME_MIN_CELL_PX = 16
 
 
-def create_anonymizer(method: Method) -> Anonymizer:
-    """Return a new anonymizer of ``method`` with its default settings."""
+def create_anonymizer(method: Method, key: bytes | None = None) -> Anonymizer:
+    """Return a new anonymizer of ``method`` with its default settings; ``key`` goes to keyed methods."""
     try:
         target = METHODS[method]
     except KeyError:
@@ -41,7 +49,7 @@ def create_anonymizer(method: Method) -> Anonymizer:
         raise UnknownComponentError(f"no anonymizer for method {method!r}; valid methods: {valid}") from None
     module_name, _, class_name = target.partition(":")
     factory = getattr(importlib.import_module(module_name), class_name)
-    anonymizer: Anonymizer = factory()
+    anonymizer: Anonymizer = factory(key=key) if method in KEYED_METHODS else factory()
     return anonymizer
 
 
@@ -49,7 +57,9 @@ def build_anonymizer(config: MethodChoices) -> Anonymizer:
     """Return the anonymizer that hides each target class of ``config`` with its method."""
     per_class = {cls: config.method_for(cls) for cls in config.targets}
     used = {*per_class.values(), config.default_method}
-    instances = {method: create_anonymizer(method) for method in sorted(used, key=lambda m: m.value)}
+    instances = {
+        method: create_anonymizer(method, config.method_key) for method in sorted(used, key=lambda m: m.value)
+    }
     if len(used) == 1:
         return instances[config.default_method]
     methods: dict[ObjectClass, Anonymizer] = {

@@ -23,6 +23,8 @@ Example::
 from __future__ import annotations
 
 from veil.anonymizers.method import Method
+from veil.anonymizers.method_key import read_method_key
+from veil.api.scrambling import scramble_path, unscramble_path
 from veil.api.session import (
     Pipeline,
     anonymize_image,
@@ -116,11 +118,14 @@ __all__ = [
     "parse_targets",
     "parse_thresholds",
     "preset_for",
+    "read_method_key",
     "remove",
     "save_audit_html",
     "save_eval_html",
     "save_eval_plot",
     "save_report",
+    "scramble_path",
     "stream",
+    "unscramble_path",
     "verify_models",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import hashlib
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -216,7 +217,11 @@ def _canonical(value: object) -> object:
     a re-run would never recognise its own manifest.
     """
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _canonical(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        # A field kept out of repr is a secret (the token method's key): only its digest is recorded.
+        return {
+            f.name: _canonical(getattr(value, f.name)) if f.repr else _digest(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+        }
     if isinstance(value, enum.Enum):
         return _canonical(value.value)
     if isinstance(value, Mapping):
@@ -228,6 +233,13 @@ def _canonical(value: object) -> object:
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     return str(value)
+
+
+def _digest(value: object) -> str | None:
+    if value is None:
+        return None
+    data = value if isinstance(value, bytes) else repr(value).encode()
+    return hashlib.sha256(data).hexdigest()
 
 
 def _check_out_dir(out_dir: Path, inputs: Sequence[BatchInput], options: RunOptions) -> None:

@@ -105,6 +105,14 @@ def parse_fail_over(
     type=int,
     help="A text reading counts as identifying from this many letters or digits.",
 )
+@click.option(
+    "--identity",
+    is_flag=True,
+    help="Also run the identity attack on faces: dlib's face embedding asks whether each anonymized face "
+    "is still its original person (distance under 0.6) and whether its original is the nearest of its "
+    "frame's faces. For methods that keep a face on purpose (--method face=expression), this, not "
+    "re-detection, is the privacy measure. Needs the audit extra.",
+)
 @threads_option
 @models_dir_option
 @quiet_option
@@ -120,6 +128,7 @@ def audit(
     every_frame: bool,
     truth: Path | None,
     min_chars: int,
+    identity: bool,
     threads: int,
     models_dir: Path | None,
     quiet: bool,
@@ -141,6 +150,7 @@ def audit(
         sample_interval_s=0.0 if every_frame else every_s,
         min_text_chars=min_chars,
         threads=threads,
+        identity=identity,
     )
     with FrameProgress(enabled=not quiet and sys.stderr.isatty()) as progress:
         report = api.audit(anonymized, original, options, progress, truth=truth)
@@ -185,6 +195,16 @@ def _print_summary(report: api.AuditReport) -> None:
                 f"person re-identification of un-hidden bodies (not a leak rate): {persons.hits}/"
                 f"{persons.queries} matched at rank 1 ({persons.rank1:.1%}, chance {persons.chance:.1%})"
             )
+    identity = report.identity()
+    if identity is not None:
+        same = "–" if identity.same_person_rate is None else f"{identity.same_person_rate:.1%}"
+        rank = (
+            "–" if identity.rank1 is None else f"{identity.rank1:.1%} at rank 1, chance {identity.chance:.1%}"
+        )
+        click.echo(
+            f"face identity (dlib embedding): {identity.same_person}/{identity.compared} still the same "
+            f"person ({same}); {rank}"
+        )
     ranges = report.review()
     if ranges:
         click.echo(f"needs a look ({len(ranges)}), riskiest first:")

@@ -31,7 +31,12 @@ _TARGETS = ",".join(sorted(c.value for c in DEFAULT_TARGETS))
 )
 @click.option("--targets", default=_TARGETS, show_default=True, help="Classes to hide on the device.")
 @click.option(
-    "--method", "methods", default="blur", show_default=True, help="blur, pixelate or mask (per class too)."
+    "--method",
+    "methods",
+    default="blur",
+    show_default=True,
+    help="blur, pixelate, mask, cartoon, false-colour, warp, abstraction, token or expression "
+    "(per class too; see veil anonymize --help).",
 )
 @click.option(
     "--spool-dir", type=click.Path(path_type=Path, file_okay=False), help="Keep segments here until sent."

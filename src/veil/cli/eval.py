@@ -33,14 +33,16 @@ _FORMATS = ("auto", "dlib", "openalpr", "coco", "mot")
 @click.option(
     "--compare",
     is_flag=True,
-    help="Run every method: the originals, Veil's blur, pixelate and mask, and four whole-frame baselines "
-    "(9×9 Gaussian blur, 7.5 % noise, 8 levels, pixelation to a third).",
+    help="Run every method: the originals, each method of Veil's menu (blur, pixelate, mask, cartoon, "
+    "false-colour, warp, abstraction, token, expression), and four whole-frame baselines (9×9 Gaussian "
+    "blur, 7.5 % noise, 8 levels, pixelation to a third).",
 )
 @click.option(
     "--methods",
     default="blur",
     show_default=True,
-    help="Methods to run when not comparing: original, blur, pixelate, mask, global-blur, global-noise, "
+    help="Methods to run when not comparing: original, blur, pixelate, mask, cartoon, false-colour, warp, "
+    "abstraction, token, expression (needs the expression extra), global-blur, global-noise, "
     "global-quantize, global-pixelate.",
 )
 @click.option(

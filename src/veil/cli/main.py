@@ -21,6 +21,7 @@ from veil.cli.options import anonymize_options, anonymize_settings, quiet_option
 from veil.cli.progress import human_summary, progress_for
 from veil.cli.remove import remove
 from veil.cli.reporting import check_report_path, emit_report, report_options
+from veil.cli.scramble import scramble, unscramble
 from veil.cli.serve import serve
 from veil.cli.stream import stream
 from veil.errors import MissingExtraError, VeilError
@@ -147,6 +148,8 @@ cli.add_command(edge)
 cli.add_command(stream)
 cli.add_command(audit)
 cli.add_command(eval_command)
+cli.add_command(scramble)
+cli.add_command(unscramble)
 cli.add_command(batch)
 
 

@@ -104,9 +104,22 @@ _ANONYMIZE_OPTIONS: tuple[Callable[[FC], FC], ...] = (
         "methods",
         default=_DEFAULTS.default_method.value,
         show_default=True,
-        help="blur, pixelate or mask, for all classes or per class: face=blur,plate=pixelate,person=mask. "
-        "Blur keeps the footage pleasant to watch; the kernel grows with the object so small faces are "
-        "hidden as well as large ones.",
+        help="How to hide, for all classes or per class: face=blur,plate=pixelate,person=abstraction. "
+        "blur (pleasant to watch; the kernel grows with the object), pixelate, mask (nothing survives), "
+        "cartoon (flat colours and edges: scene keeps its look), false-colour (coarse brightness levels: "
+        "shapes and light only), warp (smoothly scrambled in place), abstraction (a labelled silhouette: "
+        "what it is, not who), token (striped pattern per track: the same person again is recognisable, "
+        "who is not; see --key-file), expression (faces only: a synthetic face drawn on the person's "
+        "landmarks keeps pose and expression, not identity; needs the expression extra). To encrypt "
+        "regions reversibly use veil scramble. README's 'Which method when' compares them.",
+    ),
+    click.option(
+        "--key-file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="Secret of the token method (16+ bytes, e.g. head -c 32 /dev/urandom > veil.key): under one "
+        "key a track gets the same token in every file. Else $VEIL_METHOD_KEY; else a random key per run. "
+        "Keep it away from the output.",
     ),
     click.option(
         "--threshold",
@@ -267,6 +280,7 @@ def anonymize_settings(
         strip_location=not choices["keep_location"],
         models_dir=choices["models_dir"],
         max_pixels=choices["max_pixels"],
+        method_key=api.read_method_key(choices["key_file"]),
     ).to_config()
     options = RunOptions(
         detect_only=choices["detect_only"],

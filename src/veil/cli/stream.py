@@ -48,7 +48,14 @@ def _parse_options(values: tuple[str, ...]) -> dict[str, str]:
     "How hard to try (see veil anonymize --help); live input is always forward-only (no lookahead)."
 )
 @click.option("--targets", default=_TARGET_NAMES, show_default=True, help="Classes to hide.")
-@click.option("--method", "methods", default="blur", show_default=True, help="blur, pixelate or mask.")
+@click.option(
+    "--method",
+    "methods",
+    default="blur",
+    show_default=True,
+    help="blur, pixelate, mask, cartoon, false-colour, warp, abstraction, token or expression "
+    "(per class too; see veil anonymize --help).",
+)
 @click.option("--threshold", "thresholds", default=None, help="Detector score threshold (face=0.3).")
 @click.option(
     "--latency-budget-ms",

@@ -11,7 +11,7 @@ as a leak.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
@@ -26,6 +26,7 @@ from veil.evaluation.annotations import AnnotatedFrame
 from veil.evaluation.audit_options import AuditOptions
 from veil.evaluation.datasets import BoxXYXY
 from veil.evaluation.face_attack import DEFAULT_MIN_SCORES, FaceAttacker, FaceReDetector
+from veil.evaluation.identity_attack import FaceIdentityAttack, IdentityMatches
 from veil.evaluation.image_metrics import detail_ratio
 from veil.evaluation.ocr_attack import (
     CANDIDATE_MIN_READ,
@@ -110,10 +111,12 @@ class FrameAudit:
     Args:
         items: every identifying object found on the original.
         person_gallery: how many persons the re-identification compared (0: fewer than two).
+        identity: the identity attack's matches of the frame's confident faces (when it runs).
     """
 
     items: tuple[AuditItem, ...]
     person_gallery: int = 0
+    identity: IdentityMatches = field(default_factory=IdentityMatches)
 
     @property
     def risk(self) -> float:
@@ -137,6 +140,7 @@ class FrameAuditor:
         reader: PlateReader | None = None,
         bodies: Detector | None = None,
         embedder: PersonEmbedder | None = None,
+        identity: FaceIdentityAttack | None = None,
     ) -> None:
         self._options = options
         self._thresholds: Mapping[FaceAttacker, float] = DEFAULT_MIN_SCORES
@@ -154,6 +158,9 @@ class FrameAuditor:
         self._bodies = (
             bodies if bodies is not None or not wants_bodies else _yolox(options.models_dir, detection)
         )
+        self._identity = identity
+        if identity is None and options.identity and ObjectClass.FACE in classes:
+            self._identity = FaceIdentityAttack()
         self._embedder = embedder
         if embedder is None and ObjectClass.PERSON in classes:
             self._embedder = PersonEmbedder(options.models_dir, detection)
@@ -192,7 +199,11 @@ class FrameAuditor:
                 persons = _boxes(truth, ObjectClass.PERSON)
             person_items, gallery = self._person_items(original, output, persons)
             items += person_items
-        return FrameAudit(tuple(items), gallery)
+        identity = IdentityMatches()
+        if self._identity is not None:
+            faces = [i.box_xyxy for i in items if i.label is ObjectClass.FACE and i.confident]
+            identity = self._identity.match(original, output, np.array(faces, np.float32).reshape(-1, 4))
+        return FrameAudit(tuple(items), gallery, identity)
 
     def _face_items(self, original: Image, output: Image, truth: AnnotatedFrame | None) -> list[AuditItem]:
         assert self._faces is not None

@@ -46,6 +46,9 @@ class AuditOptions:
         review_min_risk: frames whose risk reaches this go into the review list (1.0 is a leak).
         worst_frames: how many of the riskiest frames the report keeps as before/after thumbnails.
         threads: ONNX Runtime threads per model (0: automatic).
+        identity: also run the identity attack on faces (dlib's face embedding, from the audit
+            extra): is each anonymized face still its original person? Faces that are kept on
+            purpose (the expression method) are judged by this, not by re-detection.
     """
 
     classes: frozenset[ObjectClass] = AUDITED_CLASSES
@@ -59,6 +62,7 @@ class AuditOptions:
     review_min_risk: float = 0.5
     worst_frames: int = 6
     threads: int = 0
+    identity: bool = False
 
     def __post_init__(self) -> None:
         if not self.classes:

@@ -11,6 +11,7 @@ import numpy as np
 
 from veil.evaluation.audit_frame import FrameAudit
 from veil.evaluation.audit_options import LEAK_CLASSES, AuditOptions
+from veil.evaluation.identity_attack import IdentitySummary
 from veil.evaluation.reid_attack import chance_rank1
 from veil.types import Image, ObjectClass
 
@@ -244,6 +245,12 @@ class AuditReport:
             detail_max=max(details) if details else None,
         )
 
+    def identity(self) -> IdentitySummary | None:
+        """Return the identity attack's figures, or None when it did not run."""
+        if not self.options.identity:
+            return None
+        return IdentitySummary.of([f.audit.identity for f in self.frames])
+
     def persons(self) -> PersonSummary:
         """Return the re-identification figures."""
         galleries = [f.audit.person_gallery for f in self.frames if f.audit.person_gallery]
@@ -304,6 +311,7 @@ class AuditReport:
                 "uncertain_ratio": self.options.uncertain_ratio,
                 "min_text_chars": self.options.min_text_chars,
                 "review_min_risk": self.options.review_min_risk,
+                "identity": self.options.identity,
             },
             "leak_rate": _rounded(self.leak_rate()),
             "classes": {
@@ -313,6 +321,7 @@ class AuditReport:
                 }
                 for c in self.classes()
             },
+            "face_identity": None if (identity := self.identity()) is None else identity.to_dict(),
             "review": [r.to_dict() for r in self.review()],
             "files": [f.to_dict() for f in self.files],
             "frames": [f.to_dict() for f in self.frames],

@@ -20,6 +20,12 @@ class EvalMethod(enum.Enum):
     BLUR = "blur"  # Veil, adaptive blur
     PIXELATE = "pixelate"  # Veil, pixelation
     MASK = "mask"  # Veil, solid mask
+    CARTOON = "cartoon"  # Veil, the rest of the method menu (veil anonymize --method)
+    FALSE_COLOUR = "false-colour"
+    WARP = "warp"
+    ABSTRACTION = "abstraction"
+    TOKEN = "token"
+    EXPRESSION = "expression"
     GLOBAL_BLUR = "global-blur"  # whole frame, 9×9 Gaussian kernel
     GLOBAL_NOISE = "global-noise"  # whole frame, Gaussian noise of 7.5 % of the range
     GLOBAL_QUANTIZE = "global-quantize"  # whole frame, 8 levels per channel
@@ -28,7 +34,7 @@ class EvalMethod(enum.Enum):
     @property
     def is_veil(self) -> bool:
         """Return whether this method is Veil's detect-then-hide pipeline."""
-        return self in (EvalMethod.BLUR, EvalMethod.PIXELATE, EvalMethod.MASK)
+        return not (self is EvalMethod.ORIGINAL or self.value.startswith("global-"))
 
     @classmethod
     def parse(cls, name: str) -> EvalMethod:
@@ -41,7 +47,7 @@ class EvalMethod(enum.Enum):
 
 
 COMPARED_METHODS: tuple[EvalMethod, ...] = tuple(EvalMethod)
-"""What ``veil eval --compare`` runs: the originals, Veil's three methods and the four global baselines."""
+"""What ``veil eval --compare`` runs: the originals, every method of Veil's menu, four global baselines."""
 
 
 @dataclass(frozen=True)

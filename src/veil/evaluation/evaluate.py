@@ -54,8 +54,9 @@ COUNT_MIN_SCORE = 0.4
 """YOLOX detections at or above this score are counted, and are the reference when nothing is annotated."""
 _AP_MIN_SCORE = 0.05  # low, so the precision–recall curve reaches far (AP is threshold-free)
 
+# Veil's rows are its anonymize methods by the same name.
 _VEIL_METHODS: Mapping[EvalMethod, Method] = MappingProxyType(
-    {EvalMethod.BLUR: Method.BLUR, EvalMethod.PIXELATE: Method.PIXELATE, EvalMethod.MASK: Method.MASK}
+    {m: Method(m.value) for m in EvalMethod if m.is_veil}
 )
 _BASELINES: Mapping[EvalMethod, GlobalBaseline] = MappingProxyType(
     {

@@ -8,7 +8,7 @@ schedule, and any single setting given beside it overrides the level's.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -100,7 +100,7 @@ class UserChoices:
     ``targets``, ``methods`` and ``thresholds`` are the compact texts (``face,plate``,
     ``face=blur,plate=mask``, ``face=0.3``); an empty text is an error, not the default, so a script
     that loses a variable does not quietly hide less. ``margin`` grows detected regions, carried ones
-    twice as much.
+    twice as much. ``method_key`` is the keyed methods' secret (see :func:`read_method_key`).
     """
 
     targets: str | None = None
@@ -124,6 +124,7 @@ class UserChoices:
     strip_location: bool = True
     models_dir: Path | None = None
     max_pixels: int = _DEFAULTS.max_pixels
+    method_key: bytes | None = field(default=None, repr=False)
 
     def to_config(self) -> PipelineConfig:
         """Return the configuration these choices stand for.
@@ -163,6 +164,7 @@ class UserChoices:
             keep_audio=self.keep_audio,
             strip_location=self.strip_location,
             max_pixels=self.max_pixels,
+            method_key=self.method_key,
         )
 
 

@@ -106,6 +106,8 @@ class PipelineConfig:
         keep_audio: copy audio and other streams the container accepts.
         strip_location: remove GPS / location metadata (images: GPS EXIF and device serials).
         max_pixels: frames larger than this (width × height) are refused.
+        method_key: the secret of the keyed methods (``token``: the same track gets the same pattern
+            under one key); None gives them a random secret for each run. Never printed.
     """
 
     targets: frozenset[ObjectClass] = DEFAULT_TARGETS
@@ -119,6 +121,7 @@ class PipelineConfig:
     keep_audio: bool = True
     strip_location: bool = True
     max_pixels: int = 8192 * 8192
+    method_key: bytes | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not self.targets:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from veil.detections import Detections
-from veil.errors import ConfigError, OutputError, PrivacyError
+from veil.errors import OutputError, PrivacyError
 from veil.pipeline.config import PipelineConfig, RunOptions
 from veil.pipeline.detections_json import (
     DetectionsFile,
@@ -22,6 +22,7 @@ from veil.pipeline.frame_processor import FrameProcessor
 from veil.pipeline.loop import Engine, run_stages
 from veil.pipeline.preview import ContactSheet
 from veil.pipeline.report import RunReport
+from veil.pipeline.reviewed import ReviewedRegions, listed_regions, regions_of_frame
 from veil.pipeline.stages import BackgroundIterator
 from veil.pipeline.temporal import FrameRegions, ScheduledFrame, TemporalEngine
 from veil.types import Frame
@@ -136,24 +137,6 @@ def _refuse_same_path(src: Path, dst: Path) -> None:
         raise OutputError(f"output {dst} is the input itself: refusing to overwrite the original")
 
 
-def _given_for(given: dict[int, Detections], index: int, source: Path) -> Detections:
-    try:
-        return given[index]
-    except KeyError:
-        raise PrivacyError(
-            f"the detections file for {source.name} has no entry for frame {index}: "
-            "every frame must be listed (an empty list means nothing to hide)"
-        ) from None
-
-
-def _check_size(file: DetectionsFile, width: int, height: int, source: Path) -> dict[int, Detections]:
-    if (file.width, file.height) != (width, height):
-        raise ConfigError(
-            f"detections file is for {file.width}×{file.height} frames but {source.name} is {width}×{height}"
-        )
-    return file.by_index()
-
-
 def _run_image(
     processor: FrameProcessor,
     src: Path,
@@ -170,7 +153,7 @@ def _run_image(
     height, width = image.shape[:2]
     progress.start(src.name, 1)
     report.frames_read += 1
-    given = _check_size(given_file, width, height, src) if given_file is not None else None
+    given = listed_regions(given_file, width, height, src) if given_file is not None else None
     if options.detect_only:
         found = processor.detect(image)
         report.frames_detected += 1
@@ -184,7 +167,7 @@ def _run_image(
         )
         progress.advance()
         return
-    result = processor.process(image, 0, None if given is None else _given_for(given, 0, src))
+    result = processor.process(image, 0, None if given is None else regions_of_frame(given, 0, src))
     report.frames_detected += int(given is None and not result.hidden_whole)
     report.count_anonymized(result)
     save_image(dst, result.image, loaded, strip_location=processor.config.strip_location)
@@ -218,7 +201,7 @@ def _run_video(
     config: PipelineConfig = processor.config
     with VideoReader(src, max_pixels=config.max_pixels, accept_truncated=options.accept_truncated) as reader:
         info = reader.info
-        given = _check_size(given_file, info.width, info.height, src) if given_file is not None else None
+        given = listed_regions(given_file, info.width, info.height, src) if given_file is not None else None
         progress.start(src.name, info.frame_count)
         frames_json: list[FrameDetections] = []
         reviewed = given is not None
@@ -287,20 +270,6 @@ def _counted(frames: Iterable[Frame], report: RunReport) -> Iterator[Frame]:
         yield frame
 
 
-class _ReviewedRegions:
-    """The engine of a run from a detections file: each frame with its listed regions, at once."""
-
-    def __init__(self, given: dict[int, Detections], src: Path) -> None:
-        self._given = given
-        self._src = src
-
-    def push(self, frame: Frame) -> list[FrameRegions]:
-        return [FrameRegions(frame, _given_for(self._given, frame.index, self._src), detected=False)]
-
-    def flush(self) -> list[FrameRegions]:
-        return []
-
-
 class _AfterSchedule:
     """The temporal engine's propagating half, for frames its detection half scheduled on another thread."""
 
@@ -328,7 +297,7 @@ def _video_stages(
     thread is stopped by ``threads``, before the reader's.
     """
     if given is not None:
-        return frames, _ReviewedRegions(given, src)
+        return frames, ReviewedRegions(given, src)
     engine = processor.temporal_engine()
     ahead = max(_MIN_DETECT_AHEAD, engine.settings.detect_every)
     scheduled = BackgroundIterator(map(engine.detection.observe, frames), depth=ahead, name="veil-detector")

@@ -23,7 +23,8 @@ _FALSE = frozenset({"0", "false", "no", "off", ""})
 _TARGETS = ",".join(sorted(c.value for c in DEFAULT_TARGETS))
 OPTION_HELP: Mapping[str, str] = {
     "targets": f"classes to hide: face, plate, person, vehicle, text (default {_TARGETS})",
-    "method": "blur, pixelate or mask, for all or per class: face=blur,plate=mask "
+    "method": "blur, pixelate, mask, cartoon, false-colour, warp, abstraction, token (a random key per "
+    "job) or expression (faces), for all or per class: face=blur,plate=mask "
     f"(default {_DEFAULTS.default_method.value})",
     "threshold": "detector score threshold, for all or per class: face=0.3 (default: from privacy)",
     "privacy": "standard, strict or guarantee: how hard to try, trading speed (default standard)",

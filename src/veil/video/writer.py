@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from fractions import Fraction
 from pathlib import Path
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Self
 
 import av
@@ -28,11 +28,14 @@ from veil.video.probe import is_cover_art
 from veil.video.remux import SideStreams
 from veil.video.settings import EncoderConfig
 
-__all__ = ["OUTPUT_FORMATS", "VideoWriter"]
+__all__ = ["LOSSLESS_RGB_FORMATS", "OUTPUT_FORMATS", "VideoWriter"]
 
 _log = logging.getLogger(__name__)
 
 _PIXEL_FORMAT = "yuv420p"  # what every player decodes
+# Lossless encoders are given RGB as it is: a trip through YUV 4:2:0 would change pixels, and scrambled
+# regions must come back bit-exact (veil.scramble).
+LOSSLESS_RGB_FORMATS = MappingProxyType({"ffv1": "bgr0", "libx264rgb": "rgb24"})
 
 _BT601_MATRIX = 6  # AVCOL_SPC_SMPTE170M: the matrix of OpenCV's RGB→I420 and swscale's default
 
@@ -55,6 +58,8 @@ def _slot_time_base(source: Fraction | None, frame_rate: Fraction) -> Fraction:
 
 
 def _pixel_format(codec: Codec) -> str:
+    if codec.name in LOSSLESS_RGB_FORMATS:
+        return LOSSLESS_RGB_FORMATS[codec.name]
     formats = [f.name for f in codec.video_formats or ()]
     return _PIXEL_FORMAT if not formats or _PIXEL_FORMAT in formats else formats[0]
 
@@ -136,7 +141,11 @@ class VideoWriter:
         self._video: VideoStream | None = None
         self._side: SideStreams | None = None
         self._time_base = 1 / info.frame_rate
-        self._size = (info.width + info.width % 2, info.height + info.height % 2)
+        # 4:2:0 chroma needs even sides; RGB keeps the frame's own size.
+        rgb = self._pix_fmt in LOSSLESS_RGB_FORMATS.values()
+        self._size = (
+            (info.width, info.height) if rgb else (info.width + info.width % 2, info.height + info.height % 2)
+        )
         self._last_pts: int | None = None
         self._start_s = Fraction(0)  # subtracted from every timestamp (slot containers start at zero)
         self._frames = 0

@@ -8,12 +8,18 @@ import numpy as np
 import pytest
 from anonymizer_cases import REGION_NAMES, region_cases, textured_image
 
+from veil.anonymizers.abstraction import Abstraction, AbstractionStyle
 from veil.anonymizers.adaptive_blur import AdaptiveBlur
 from veil.anonymizers.base import Anonymizer
+from veil.anonymizers.cartoon import Cartoon
+from veil.anonymizers.expression import ExpressionKeeping
 from veil.anonymizers.fake import RecordingAnonymizer
+from veil.anonymizers.false_colour import FalseColour
 from veil.anonymizers.per_class import PerClassAnonymizer
 from veil.anonymizers.pixelate import Pixelate
 from veil.anonymizers.solid_mask import SolidMask
+from veil.anonymizers.token import Token
+from veil.anonymizers.warp import Warp
 from veil.detections import Detections
 from veil.errors import UnsupportedFrameError
 from veil.regions import union_mask
@@ -38,6 +44,14 @@ FACTORIES: dict[str, Callable[[], Anonymizer]] = {
         {ObjectClass.FACE: Pixelate(), ObjectClass.TEXT: SolidMask((200, 10, 10))}, default=AdaptiveBlur()
     ),
     "recording": RecordingAnonymizer,
+    "cartoon": Cartoon,
+    "false-colour": FalseColour,
+    "warp": lambda: Warp(secret=b"s" * 32),
+    "abstraction": Abstraction,
+    "abstraction-silhouette": lambda: Abstraction(AbstractionStyle.SILHOUETTE),
+    "abstraction-outline": lambda: Abstraction(AbstractionStyle.OUTLINE),
+    "token": lambda: Token(key=b"k" * 32),
+    "expression": ExpressionKeeping,
 }
 
 

@@ -9,12 +9,17 @@ import cv2
 import numpy as np
 import pytest
 
+from veil.anonymizers.abstraction import Abstraction
 from veil.anonymizers.adaptive_blur import AdaptiveBlur
 from veil.anonymizers.base import Anonymizer
+from veil.anonymizers.cartoon import Cartoon
+from veil.anonymizers.false_colour import FalseColour
 from veil.anonymizers.per_class import PerClassAnonymizer
 from veil.anonymizers.pixelate import Pixelate
 from veil.anonymizers.registry import METHODS, build_anonymizer, create_anonymizer, hide_whole_frame
 from veil.anonymizers.solid_mask import SolidMask
+from veil.anonymizers.token import Token
+from veil.anonymizers.warp import Warp
 from veil.pipeline.config import Method, PipelineConfig
 from veil.types import Image, ObjectClass
 
@@ -22,7 +27,17 @@ FACE, PLATE = ObjectClass.FACE, ObjectClass.LICENSE_PLATE
 
 
 @pytest.mark.parametrize(
-    ("method", "kind"), [(Method.BLUR, AdaptiveBlur), (Method.PIXELATE, Pixelate), (Method.MASK, SolidMask)]
+    ("method", "kind"),
+    [
+        (Method.BLUR, AdaptiveBlur),
+        (Method.PIXELATE, Pixelate),
+        (Method.MASK, SolidMask),
+        (Method.CARTOON, Cartoon),
+        (Method.FALSE_COLOUR, FalseColour),
+        (Method.WARP, Warp),
+        (Method.ABSTRACTION, Abstraction),
+        (Method.TOKEN, Token),
+    ],
 )
 def test_each_method_builds_its_class(method: Method, kind: type) -> None:
     anonymizer = create_anonymizer(method)

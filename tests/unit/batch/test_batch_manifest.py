@@ -80,3 +80,15 @@ def test_an_error_inside_a_transaction_rolls_it_back(tmp_path: Path, src: Path) 
             cur.execute("UPDATE inputs SET state = 'done'")
             raise RuntimeError("between two statements")
         assert manifest.get(row.id).state is State.PENDING
+
+
+def test_the_manifest_never_holds_the_method_key(tmp_path: Path) -> None:
+    from batch_clips import SquareDetector, long_clip
+    from veil.batch import RUN_DIR, run_batch
+    from veil.pipeline.config import PipelineConfig
+
+    secret = b"0123456789abcdef-the-token-secret"
+    clip = long_clip(tmp_path / "in", frames=10, audio=False)
+    run_batch([clip], tmp_path / "out", PipelineConfig(method_key=secret), detector=SquareDetector())
+    stored = b"".join(p.read_bytes() for p in (tmp_path / "out" / RUN_DIR).glob("manifest.sqlite*"))
+    assert stored and secret not in stored and secret.hex().encode() not in stored
