@@ -141,7 +141,12 @@ class RayEngine:
             if address is None:
                 ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
             else:
-                ray.init(address=address, log_to_driver=False)
+                try:
+                    ray.init(address=address, log_to_driver=False)
+                except (ConnectionError, RuntimeError) as exc:
+                    # Something answers there, but it is no Ray head this Ray can join (another
+                    # service, another Ray version, a head that refused this client's token).
+                    raise ConfigError(f"cannot join the Ray cluster at {address}: {exc}") from exc
             self._started = True
             _log.info("Ray ready in %.1f s", time.perf_counter() - started)
         actor = ray.remote(num_cpus=1, max_restarts=2, max_task_retries=2)(BatchWorker)
