@@ -370,14 +370,13 @@ def _record(result: UnitResult, entry: _Planned, manifest: Manifest, config: Pip
             entry.failed = result.error
             manifest.finish(entry.input_id, State.FAILED, error=result.error, elapsed_s=entry.elapsed_s)
         return
-    if entry.failed is not None:
-        return
     if result.number < 0:
         entry.frames = result.frames
         manifest.finish(entry.input_id, State.DONE, elapsed_s=entry.elapsed_s, frames=result.frames)
         return
+    # A verified segment stays done even when another of its input's failed: a re-run reuses it.
     manifest.segment_done(entry.input_id, result.number, result.elapsed_s)
-    if entry.remaining == 0:
+    if entry.remaining == 0 and entry.failed is None:
         _finish(entry, manifest, config)
 
 

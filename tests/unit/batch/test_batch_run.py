@@ -29,15 +29,18 @@ JSON = RunOptions(write_detections=True)
 class CountingDetector(SquareDetector):
     """The square detector, counting its calls; optionally stopping the run (Ctrl-C) at one of them."""
 
-    def __init__(self, interrupt_at: int | None = None) -> None:
+    def __init__(self, interrupt_at: int | None = None, fail_at: int | None = None) -> None:
         super().__init__()
         self.calls = 0
         self.interrupt_at = interrupt_at
+        self.fail_at = fail_at
 
     def detect(self, image: Image) -> Detections:
         self.calls += 1
         if self.calls == self.interrupt_at:
             raise KeyboardInterrupt
+        if self.calls == self.fail_at:
+            raise RuntimeError("the model failed on this frame")
         return super().detect(image)
 
 
@@ -200,3 +203,18 @@ def test_two_local_workers_give_the_same_detections(tmp_path: Path) -> None:
         left = (tmp_path / "one" / f"{name}.detections.json").read_text(encoding="utf-8")
         right = (tmp_path / "two" / f"{name}.detections.json").read_text(encoding="utf-8")
         assert left == right
+
+
+def test_a_failed_segment_fails_its_input_and_only_it_runs_again(tmp_path: Path) -> None:
+    clip = long_clip(tmp_path / "in", frames=150)
+    out = tmp_path / "out"
+    # The first segment detects on about 20 frames: the second one fails (fail closed: abort).
+    report = run_batch([clip], out, CONFIG, JSON, SETTINGS, detector=CountingDetector(fail_at=30))
+    (entry,) = report.inputs
+    assert entry.state == "failed" and "model failed" in (entry.error or "")
+    assert not (out / "long.mp4").exists()
+    assert [state for _, state, _ in _states(out)["long.mp4"]] == ["done", "pending", "done"]
+    report = run_batch([clip], out, CONFIG, JSON, SETTINGS, detector=CountingDetector())
+    assert report.inputs[0].state == "done"
+    assert {n: a for n, _, a in _states(out)["long.mp4"]} == {0: 1, 1: 2, 2: 1}
+    assert presentation_times(out / "long.mp4") == presentation_times(clip)
