@@ -162,7 +162,7 @@ def ray_round_trip() -> dict[str, Any]:
     from veil.pipeline.config import PipelineConfig
 
     started = time.perf_counter()
-    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=1, include_dashboard=False, log_to_driver=False)
     init_s = time.perf_counter() - started
     try:
         started = time.perf_counter()

@@ -139,7 +139,9 @@ class RayEngine:
         else:
             started = time.perf_counter()
             if address is None:
-                ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+                # "local": a new instance of our own, even where `ray start` left a cluster (or the
+                # file naming one) on this machine, which a bare init would join instead.
+                ray.init(address="local", num_cpus=workers, include_dashboard=False, log_to_driver=False)
             else:
                 try:
                     ray.init(address=address, log_to_driver=False)

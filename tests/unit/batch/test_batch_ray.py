@@ -30,7 +30,7 @@ def ray_instance() -> Iterator[None]:
     saved = os.environ.get("PYTHONPATH")
     paths = [str(TESTS), str(TESTS.parent / "src"), *([saved] if saved else [])]
     os.environ["PYTHONPATH"] = os.pathsep.join(paths)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         yield
     finally:
