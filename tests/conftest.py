@@ -240,3 +240,14 @@ def make_video(tmp_path: Path) -> MakeVideo:
         return path
 
     return make
+
+
+# --- The learned obfuscator -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tiny_detector(tmp_path: Path) -> Path:
+    """A YOLOX-shaped stand-in detector graph (random weights) in tmp_path; needs the train extra."""
+    from obfuscation_fixtures import write_tiny_detector
+
+    return write_tiny_detector(tmp_path / "tiny_detector.onnx")

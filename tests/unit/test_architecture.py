@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("models", frozenset({"models"})),
     ("stages", frozenset({"detection", "anonymizers", "propagation", "video"})),
     ("pipeline", frozenset({"pipeline"})),
-    ("pipelines", frozenset({"removal", "live", "evaluation", "scramble", "batch"})),
+    ("pipelines", frozenset({"removal", "live", "evaluation", "scramble", "obfuscation", "batch"})),
     ("api", frozenset({"api"})),
     ("package root", frozenset({"__init__"})),  # ``import veil``: lazy names from the API and the core
     ("fronts", frozenset({"cli", "service", "edge"})),

@@ -34,6 +34,7 @@ from veil.api.session import (
     open_pipeline,
     stream,
 )
+from veil.api.training import train_obfuscator
 from veil.api.verbs import (
     JsonReport,
     audit,
@@ -56,6 +57,7 @@ from veil.evaluation.eval_report import EvalReport
 from veil.live import LiveReport, LiveSettings
 from veil.models.catalog import ModelSpec
 from veil.models.store import ModelStatus, fetch_models, verify_models
+from veil.obfuscation.config import TrainConfig, UtilityLoss
 from veil.pipeline.choices import UserChoices, parse_methods, parse_targets, parse_thresholds
 from veil.pipeline.config import DEFAULT_TARGETS, FailMode, PipelineConfig, PrivacyPolicy, RunOptions
 from veil.pipeline.privacy_level import PrivacyLevel, PrivacyPreset, preset_for
@@ -103,7 +105,9 @@ __all__ = [
     "RunOptions",
     "RunReport",
     "TemporalConfig",
+    "TrainConfig",
     "UserChoices",
+    "UtilityLoss",
     "anonymize_image",
     "anonymize_path",
     "anonymize_video",
@@ -126,6 +130,7 @@ __all__ = [
     "save_report",
     "scramble_path",
     "stream",
+    "train_obfuscator",
     "unscramble_path",
     "verify_models",
 ]

@@ -10,11 +10,11 @@ from types import TracebackType
 from veil.anonymizers.base import Anonymizer
 from veil.detection.base import Detector
 from veil.detections import Detections
-from veil.errors import UnreadableMediaError
+from veil.errors import ConfigError, UnreadableMediaError
 from veil.live import LiveReport, LiveSettings, run_stream
 from veil.pipeline.batch import run_tree
 from veil.pipeline.config import PipelineConfig, RunOptions
-from veil.pipeline.frame_processor import FrameProcessor
+from veil.pipeline.frame_processor import FrameProcessor, WholeFrameEngine
 from veil.pipeline.loop import stage_outputs
 from veil.pipeline.preview import ContactSheet
 from veil.pipeline.report import RunReport
@@ -54,6 +54,8 @@ class Pipeline:
         self._processor: FrameProcessor | None = None
 
     def _frame_processor(self, need_detector: bool = True) -> FrameProcessor:
+        if self.config.obfuscator is not None:
+            return self._whole_frame_processor(self.config.obfuscator)
         if need_detector and self._detector is None:
             from veil.detection.registry import build_detectors
 
@@ -64,6 +66,14 @@ class Pipeline:
             self._processor = FrameProcessor(
                 self.config, self._detector, self._anonymizer, self._video_detector
             )
+        return self._processor
+
+    def _whole_frame_processor(self, model: Path) -> FrameProcessor:
+        if self._processor is None:
+            from veil.obfuscation.apply import ObfuscatorModel
+
+            obfuscator = ObfuscatorModel(model, self.config.detection)
+            self._processor = FrameProcessor(self.config, None, self._anonymizer, whole_frame=obfuscator)
         return self._processor
 
     def detect(self, image: Image) -> Detections:
@@ -84,7 +94,9 @@ class Pipeline:
         """
         processor = self._frame_processor()
         frames = (Frame(image=image, index=index) for index, image in enumerate(images))
-        for item in stage_outputs(frames, processor.temporal_engine()):
+        whole = processor.whole_frame is not None
+        engine = WholeFrameEngine(processor) if whole else processor.temporal_engine()
+        for item in stage_outputs(frames, engine):
             yield processor.anonymize(item).image
 
     def anonymize_file(
@@ -98,6 +110,8 @@ class Pipeline:
         """Anonymize one image or video file into ``dst``."""
         options = options or RunOptions()
         need_detector = options.from_detections is None
+        if self.config.obfuscator is not None and (options.detect_only or options.from_detections):
+            raise ConfigError("the obfuscator transforms whole frames: it has no detections to write or read")
         return run_file(
             self.config,
             lambda: self._frame_processor(need_detector),

@@ -150,6 +150,10 @@ def run_batch(
     progress = progress or NullProgress()
     if options.preview is not None:
         raise ConfigError("a batch writes no contact sheet: leave out preview")
+    if config.obfuscator is not None:
+        # Its workers would need the obfuscator's model built beside the pipeline's; refused rather
+        # than run with detection instead.
+        raise ConfigError("veil batch does not run the obfuscator yet: use veil anonymize for it")
     started = time.perf_counter()
     found = expand_sources(sources)
     report = BatchReport()

@@ -24,6 +24,7 @@ from veil.cli.reporting import check_report_path, emit_report, report_options
 from veil.cli.scramble import scramble, unscramble
 from veil.cli.serve import serve
 from veil.cli.stream import stream
+from veil.cli.train import train
 from veil.errors import MissingExtraError, VeilError
 
 __all__ = ["cli", "main"]
@@ -150,6 +151,7 @@ cli.add_command(audit)
 cli.add_command(eval_command)
 cli.add_command(scramble)
 cli.add_command(unscramble)
+cli.add_command(train)
 cli.add_command(batch)
 
 

@@ -111,7 +111,8 @@ _ANONYMIZE_OPTIONS: tuple[Callable[[FC], FC], ...] = (
         "what it is, not who), token (striped pattern per track: the same person again is recognisable, "
         "who is not; see --key-file), expression (faces only: a synthetic face drawn on the person's "
         "landmarks keeps pose and expression, not identity; needs the expression extra). To encrypt "
-        "regions reversibly use veil scramble. README's 'Which method when' compares them.",
+        "regions reversibly use veil scramble. 'obfuscator' sends every whole frame through a trained "
+        "network instead (--obfuscator; nothing is detected). README's 'Which method when' compares them.",
     ),
     click.option(
         "--key-file",
@@ -120,6 +121,13 @@ _ANONYMIZE_OPTIONS: tuple[Callable[[FC], FC], ...] = (
         help="Secret of the token method (16+ bytes, e.g. head -c 32 /dev/urandom > veil.key): under one "
         "key a track gets the same token in every file. Else $VEIL_METHOD_KEY; else a random key per run. "
         "Keep it away from the output.",
+    ),
+    click.option(
+        "--obfuscator",
+        "obfuscator",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="With --method obfuscator: the ONNX model 'veil train obfuscator' wrote.",
     ),
     click.option(
         "--threshold",
@@ -281,6 +289,7 @@ def anonymize_settings(
         models_dir=choices["models_dir"],
         max_pixels=choices["max_pixels"],
         method_key=api.read_method_key(choices["key_file"]),
+        obfuscator=choices["obfuscator"],
     ).to_config()
     options = RunOptions(
         detect_only=choices["detect_only"],

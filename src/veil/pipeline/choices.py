@@ -25,9 +25,19 @@ from veil.pipeline.config import (
 from veil.pipeline.privacy_level import PrivacyLevel, preset_for
 from veil.types import ObjectClass
 
-__all__ = ["UserChoices", "parse_class_map", "parse_methods", "parse_targets", "parse_thresholds"]
+__all__ = [
+    "WHOLE_FRAME_METHOD",
+    "UserChoices",
+    "parse_class_map",
+    "parse_methods",
+    "parse_targets",
+    "parse_thresholds",
+]
 
 V = TypeVar("V")
+
+WHOLE_FRAME_METHOD = "obfuscator"
+"""The method name that sends every frame whole through a trained obfuscator (no detection)."""
 _DEFAULTS = PipelineConfig()
 
 
@@ -125,6 +135,7 @@ class UserChoices:
     models_dir: Path | None = None
     max_pixels: int = _DEFAULTS.max_pixels
     method_key: bytes | None = field(default=None, repr=False)
+    obfuscator: Path | None = None
 
     def to_config(self) -> PipelineConfig:
         """Return the configuration these choices stand for.
@@ -132,6 +143,13 @@ class UserChoices:
         Raises:
             ConfigError: a name or value out of range; the message names it.
         """
+        whole_frame = self.methods is not None and self.methods.strip().lower() == WHOLE_FRAME_METHOD
+        if whole_frame and self.obfuscator is None:
+            raise ConfigError(
+                f"method {WHOLE_FRAME_METHOD} needs the trained model: pass --obfuscator MODEL.onnx"
+            )
+        if self.obfuscator is not None and not whole_frame:
+            raise ConfigError(f"an obfuscator model is used only with method {WHOLE_FRAME_METHOD}")
         level = preset_for(self.privacy)
         scores = dict(level.score_thresholds)
         if self.thresholds is not None:
@@ -149,7 +167,7 @@ class UserChoices:
         detect_size = level.detect_long_side_px if self.detect_size is None else self.detect_size
         return PipelineConfig(
             targets=DEFAULT_TARGETS if self.targets is None else parse_targets(self.targets),
-            methods={} if self.methods is None else parse_methods(self.methods),
+            methods={} if self.methods is None or whole_frame else parse_methods(self.methods),
             policy=level.policy(score_thresholds=scores, fail_mode=self.on_error, **margins),
             temporal=replace(level.temporal, static_camera=self.static_camera, **given),
             detection=DetectionConfig(
@@ -165,6 +183,7 @@ class UserChoices:
             strip_location=self.strip_location,
             max_pixels=self.max_pixels,
             method_key=self.method_key,
+            obfuscator=self.obfuscator,
         )
 
 

@@ -108,6 +108,8 @@ class PipelineConfig:
         max_pixels: frames larger than this (width × height) are refused.
         method_key: the secret of the keyed methods (``token``: the same track gets the same pattern
             under one key); None gives them a random secret for each run. Never printed.
+        obfuscator: a trained whole-frame obfuscator (ONNX, from ``veil train obfuscator``): every
+            frame goes through it whole and nothing is detected; targets and methods are unused.
     """
 
     targets: frozenset[ObjectClass] = DEFAULT_TARGETS
@@ -122,6 +124,7 @@ class PipelineConfig:
     strip_location: bool = True
     max_pixels: int = 8192 * 8192
     method_key: bytes | None = field(default=None, repr=False)
+    obfuscator: Path | None = None
 
     def __post_init__(self) -> None:
         if not self.targets:

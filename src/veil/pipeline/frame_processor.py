@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from veil.anonymizers.base import Anonymizer
 from veil.anonymizers.registry import hide_whole_frame
@@ -16,9 +17,9 @@ from veil.pipeline.config import PipelineConfig
 from veil.pipeline.failure import fail_closed
 from veil.pipeline.policy import apply_policy, select_regions
 from veil.pipeline.temporal import FrameRegions, TemporalEngine
-from veil.types import Image
+from veil.types import Frame, Image
 
-__all__ = ["FrameProcessor", "ProcessedFrame"]
+__all__ = ["FrameProcessor", "ProcessedFrame", "WholeFrameEngine", "WholeFrameMethod"]
 
 _log = logging.getLogger(__name__)
 
@@ -36,12 +37,22 @@ class ProcessedFrame:
     hidden_whole: bool
 
 
+class WholeFrameMethod(Protocol):
+    """A method that transforms every frame whole, with no detection (the learned obfuscator)."""
+
+    def apply(self, image: Image) -> Image:
+        """Return a transformed copy of ``image``; ``image`` itself is unchanged."""
+        ...
+
+
 class FrameProcessor:
     """Run one frame through detect → policy → anonymize.
 
     A detector or anonymizer error either raises :class:`PrivacyError` (``FailMode.ABORT``) or hides
     the whole frame (``FailMode.HIDE_FRAME``); the raw frame is never returned. Video detection frames may
-    use a lighter ``video_detector`` (default: ``detector``).
+    use a lighter ``video_detector`` (default: ``detector``). With a ``whole_frame`` method nothing is
+    detected: each frame goes through that method whole (given regions, as the review loop and a
+    whole-frame engine pass them, are hidden instead).
     """
 
     def __init__(
@@ -50,8 +61,10 @@ class FrameProcessor:
         detector: Detector | None,
         anonymizer: Anonymizer,
         video_detector: Detector | None = None,
+        whole_frame: WholeFrameMethod | None = None,
     ) -> None:
         self.config = config
+        self.whole_frame = whole_frame
         self._detector = detector
         self._video_detector = video_detector or detector
         self._anonymizer = anonymizer
@@ -111,6 +124,8 @@ class FrameProcessor:
     def process(self, image: Image, index: int = 0, given: Detections | None = None) -> ProcessedFrame:
         """Return ``image`` anonymized; ``given`` regions replace the detector (the review loop)."""
         require_rgb(image)
+        if self.whole_frame is not None and given is None:
+            return self._process_whole(image, index)
         try:
             found = self.detect(image, index) if given is None else given.of_class(*self.config.targets)
             selected = apply_policy(found, self.config.policy, self.config.targets, image.shape[:2])
@@ -119,3 +134,36 @@ class FrameProcessor:
             fail_closed(self.config.policy.fail_mode, index, "anonymization", exc)
             return self.hide_whole(image)
         return ProcessedFrame(hidden, found, hidden_whole=False)
+
+    def _process_whole(self, image: Image, index: int) -> ProcessedFrame:
+        assert self.whole_frame is not None
+        try:
+            transformed = self.whole_frame.apply(image)
+        except Exception as exc:
+            fail_closed(self.config.policy.fail_mode, index, "whole-frame anonymization", exc)
+            return self.hide_whole(image)
+        return ProcessedFrame(transformed, Detections.empty(), hidden_whole=False)
+
+
+class WholeFrameEngine:
+    """The engine of a whole-frame method: each frame is transformed here, on the processing thread.
+
+    The writer thread then only encodes (the transformed frame comes with no regions to hide), so the
+    network and the encoder run on the two cores side by side. A frame the method failed on under
+    ``FailMode.HIDE_FRAME`` goes on without regions and is hidden whole by the writer's stage.
+    """
+
+    def __init__(self, processor: FrameProcessor) -> None:
+        self._processor = processor
+
+    def push(self, frame: Frame) -> list[FrameRegions]:
+        """Return ``frame`` transformed whole, with nothing left to hide on it."""
+        result = self._processor.process(frame.image, frame.index)
+        if result.hidden_whole:
+            return [FrameRegions(frame, None, detected=False)]
+        transformed = replace(frame, image=result.image)
+        return [FrameRegions(transformed, Detections.empty(), detected=False)]
+
+    def flush(self) -> list[FrameRegions]:
+        """Nothing is held back."""
+        return []

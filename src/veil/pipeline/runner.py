@@ -18,7 +18,7 @@ from veil.pipeline.detections_json import (
     read_detections,
     write_detections,
 )
-from veil.pipeline.frame_processor import FrameProcessor
+from veil.pipeline.frame_processor import FrameProcessor, WholeFrameEngine
 from veil.pipeline.loop import Engine, run_stages
 from veil.pipeline.preview import ContactSheet
 from veil.pipeline.report import RunReport
@@ -168,7 +168,8 @@ def _run_image(
         progress.advance()
         return
     result = processor.process(image, 0, None if given is None else regions_of_frame(given, 0, src))
-    report.frames_detected += int(given is None and not result.hidden_whole)
+    detected = given is None and processor.whole_frame is None and not result.hidden_whole
+    report.frames_detected += int(detected)
     report.count_anonymized(result)
     save_image(dst, result.image, loaded, strip_location=processor.config.strip_location)
     report.frames_written += 1
@@ -204,7 +205,8 @@ def _run_video(
         given = listed_regions(given_file, info.width, info.height, src) if given_file is not None else None
         progress.start(src.name, info.frame_count)
         frames_json: list[FrameDetections] = []
-        reviewed = given is not None
+        # Frames nothing was detected on: from a detections file, or a whole-frame method.
+        reviewed = given is not None or processor.whole_frame is not None
         with contextlib.ExitStack() as threads:
             # Stopped on every way out, detector before reader, before the files close: a thread
             # still inside a model or a decoder at interpreter exit aborts the process.
@@ -298,6 +300,8 @@ def _video_stages(
     """
     if given is not None:
         return frames, ReviewedRegions(given, src)
+    if processor.whole_frame is not None:
+        return frames, WholeFrameEngine(processor)
     engine = processor.temporal_engine()
     ahead = max(_MIN_DETECT_AHEAD, engine.settings.detect_every)
     scheduled = BackgroundIterator(map(engine.detection.observe, frames), depth=ahead, name="veil-detector")

@@ -218,3 +218,11 @@ def test_a_failed_segment_fails_its_input_and_only_it_runs_again(tmp_path: Path)
     assert report.inputs[0].state == "done"
     assert {n: a for n, _, a in _states(out)["long.mp4"]} == {0: 1, 1: 2, 2: 1}
     assert presentation_times(out / "long.mp4") == presentation_times(clip)
+
+
+def test_the_obfuscator_is_refused_not_replaced(tmp_path: Path) -> None:
+    clip = long_clip(tmp_path / "in", frames=10, audio=False)
+    config = PipelineConfig(obfuscator=tmp_path / "obfuscator.onnx")
+    with pytest.raises(ConfigError, match="obfuscator"):
+        run_batch([clip], tmp_path / "out", config, detector=SquareDetector())
+    assert not (tmp_path / "out" / clip.name).exists()
