@@ -20,14 +20,14 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "veil"
 CORE = {"types", "detections", "geometry", "errors", "regions", "checks"}
 
 # Lowest first. The stages know nothing of each other or of what composes them; pipeline/ composes
-# them; removal, live and evaluation are pipelines of their own built on those; the API is the one
+# them; removal, live, evaluation and batch are pipelines of their own built on those; the API is the one
 # door the fronts use.
 LAYERS: tuple[tuple[str, frozenset[str]], ...] = (
     ("core", frozenset(CORE)),
     ("models", frozenset({"models"})),
     ("stages", frozenset({"detection", "anonymizers", "propagation", "video"})),
     ("pipeline", frozenset({"pipeline"})),
-    ("pipelines", frozenset({"removal", "live", "evaluation", "scramble", "obfuscation"})),
+    ("pipelines", frozenset({"removal", "live", "evaluation", "scramble", "obfuscation", "batch"})),
     ("api", frozenset({"api"})),
     ("package root", frozenset({"__init__"})),  # ``import veil``: lazy names from the API and the core
     ("fronts", frozenset({"cli", "service", "edge"})),

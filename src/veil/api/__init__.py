@@ -2,7 +2,8 @@
 
 The verbs: anonymize an image array, a file, a folder or frames one by one (:func:`open_pipeline`,
 :func:`anonymize_image`, :func:`anonymize_path`, :func:`anonymize_video`), :func:`detect`,
-:func:`stream` a live source, :func:`remove` persons and vehicles, :func:`audit` anonymized media and
+:func:`stream` a live source, :func:`batch` many files and long videos (resumable, local or on
+Ray), :func:`remove` persons and vehicles, :func:`audit` anonymized media and
 :func:`evaluate` methods on a data set. The CLI, the service and the edge client call only this module
 (and the core types and errors). The pipeline handle lives in :mod:`veil.api.session`, the other
 verbs in :mod:`veil.api.verbs`; the configuration types come from the stages that own them.
@@ -37,6 +38,7 @@ from veil.api.training import train_obfuscator
 from veil.api.verbs import (
     JsonReport,
     audit,
+    batch,
     evaluate,
     list_models,
     quantize_models,
@@ -46,6 +48,7 @@ from veil.api.verbs import (
     save_eval_plot,
     save_report,
 )
+from veil.batch import BatchEngine, BatchReport, BatchSettings, InputReport
 from veil.detection.quantize import Agreement, QuantizedModel
 from veil.detection.settings import DetectionConfig, Device, Precision
 from veil.evaluation.annotations import DatasetFormat
@@ -76,6 +79,9 @@ __all__ = [
     "Agreement",
     "AuditOptions",
     "AuditReport",
+    "BatchEngine",
+    "BatchReport",
+    "BatchSettings",
     "DatasetFormat",
     "DetectionConfig",
     "Device",
@@ -84,6 +90,7 @@ __all__ = [
     "EvalOptions",
     "EvalReport",
     "FailMode",
+    "InputReport",
     "JsonReport",
     "LiveReport",
     "LiveSettings",
@@ -112,6 +119,7 @@ __all__ = [
     "anonymize_path",
     "anonymize_video",
     "audit",
+    "batch",
     "detect",
     "evaluate",
     "fetch_models",

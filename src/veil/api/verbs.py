@@ -5,9 +5,12 @@ Removal and the evaluation code load when their verb runs, so importing the API 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from veil.anonymizers.base import Anonymizer
+from veil.batch import BatchReport, BatchSettings
 from veil.detection.base import Detector
 from veil.detection.quantize import QuantizedModel
 from veil.evaluation.annotations import DatasetFormat
@@ -16,6 +19,7 @@ from veil.evaluation.audit_report import AuditReport
 from veil.evaluation.eval_options import EvalOptions
 from veil.evaluation.eval_report import EvalReport
 from veil.models.catalog import CATALOG, ModelSpec
+from veil.pipeline.config import PipelineConfig, RunOptions
 from veil.pipeline.runner import Progress
 from veil.removal import RemovalReport, RemovalSettings
 from veil.video.atomic import write_text_atomically
@@ -23,6 +27,7 @@ from veil.video.atomic import write_text_atomically
 __all__ = [
     "JsonReport",
     "audit",
+    "batch",
     "evaluate",
     "list_models",
     "quantize_models",
@@ -104,6 +109,39 @@ def remove(
     if still_object:
         return remove_static_object(src, dst, settings or RemovalSettings(), detector=detector)
     return remove_dynamic_object(src, dst, settings, detector=detector)
+
+
+def batch(
+    sources: Sequence[str | Path],
+    out_dir: Path | str,
+    config: PipelineConfig | None = None,
+    options: RunOptions | None = None,
+    settings: BatchSettings | None = None,
+    progress: Progress | None = None,
+    *,
+    detector: Detector | None = None,
+    anonymizer: Anonymizer | None = None,
+) -> BatchReport:
+    """Anonymize files, folders, globs or list files into ``out_dir``, resumably, locally or on Ray.
+
+    Long videos are split into segments of about ``settings.segment_s`` seconds, run in parallel and
+    joined back; ``out_dir/.veil-batch`` records what is done, so a re-run redoes only the rest. An
+    input that fails is in ``report.failures`` and the others finish.
+
+    >>> report = batch(["archive/", "extra.mp4"], "anonymized/")  # doctest: +SKIP
+    """
+    from veil.batch import run_batch
+
+    return run_batch(
+        sources,
+        Path(out_dir),
+        config or PipelineConfig(),
+        options,
+        settings,
+        progress,
+        detector=detector,
+        anonymizer=anonymizer,
+    )
 
 
 def audit(
