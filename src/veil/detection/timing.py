@@ -40,10 +40,14 @@ class TimedBackend:
     """
 
     def __init__(self, name: str, inner: Detector, times: DetectorTimes) -> None:
-        self.classes: frozenset[ObjectClass] = inner.classes
         self._name = name
         self._inner = inner
         self._times = times
+
+    @property
+    def classes(self) -> frozenset[ObjectClass]:
+        """``inner``'s classes, read when asked: a segmenter backend (DeepLab) has none of its own."""
+        return self._inner.classes
 
     def detect(self, image: Image) -> Detections:
         """Return ``inner``'s regions for ``image``, timed."""

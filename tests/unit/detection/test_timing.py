@@ -35,3 +35,23 @@ def test_other_attributes_are_the_inner_backends() -> None:
 
     timed = TimedBackend("ppocr_text", WithSize(FACE), DetectorTimes())
     assert timed.input_size(64, 32) == (32, 16)
+
+
+class _Segmenter:
+    """A backend with no ``classes`` of its own, as DeepLab's segmenter is."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def detect(self, image: np.ndarray) -> Detections:
+        self.calls += 1
+        return Detections.empty()
+
+
+def test_a_backend_without_classes_can_be_timed() -> None:
+    times = DetectorTimes()
+    inner = _Segmenter()
+    timed = TimedBackend("deeplab", inner, times)  # type: ignore[arg-type]
+    assert len(timed.detect(np.zeros((4, 4, 3), np.uint8))) == 0
+    assert inner.calls == 1
+    assert times.snapshot()["deeplab"][2] == 1
