@@ -6,6 +6,7 @@ and the peak RSS of a clip twice as long, to show memory does not grow with leng
     python benchmarks/bench_anonymize.py            # needs VEIL_DATA_DIR / VEIL_MODELS_DIR or ../shared
     python benchmarks/bench_anonymize.py --no-deface
     python benchmarks/bench_anonymize.py --no-deface --levels standard,strict,guarantee
+    python benchmarks/bench_anonymize.py --precisions float32,int8 --levels standard,strict --rounds 3
 
 deface runs from its own virtual environment (created in bench_out/ on first use): its
 opencv-python wheel would clash with Veil's opencv-python-headless in one environment.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -73,6 +75,15 @@ def make_copy(src: Path, dst: Path, width: int, height: int, repeat: int = 1) ->
     return frames
 
 
+def ffmpeg_executable() -> str | None:
+    """Return an ``ffmpeg`` program: on PATH, else the one imageio-ffmpeg put in deface's venv."""
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    bundled = sorted((OUT / "deface-venv").glob("lib/python*/site-packages/imageio_ffmpeg/binaries/ffmpeg-*"))
+    return str(bundled[0]) if bundled else None
+
+
 def deface_command() -> list[str] | None:
     """Return the deface executable, installing it into its own venv on first use."""
     venv = OUT / "deface-venv"
@@ -98,6 +109,13 @@ with VideoReader(src, max_pixels=1 << 26) as reader:
 """
 
 
+def median(values: list[float]) -> float:
+    """Return the median of ``values``."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -110,52 +128,118 @@ def main() -> None:
         help="privacy levels to time (comma-separated); others than "
         "standard get one row per size, without the transcode, deface and length columns",
     )
+    parser.add_argument(
+        "--precisions",
+        default="float32",
+        help="detector precisions to time (comma-separated: float32,int8); int8 needs `veil models quantize`",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run every command this many times, interleaved (round 1 runs each once, then round 2…); "
+        "the table shows the median",
+    )
+    parser.add_argument("--no-length", action="store_true", help="skip the twice-as-long clip")
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     deface = None if args.no_deface else deface_command()
+    levels = [name for name in args.levels.split(",") if name]
+    precisions = [name for name in args.precisions.split(",") if name]
     rows = []
     for size in args.sizes.split(","):
         width, height = (int(v) for v in size.split("x"))
         clip = OUT / f"dashcam_{height}p.mp4"
         frames = make_copy(CLIP, clip, width, height)
-        transcode = run_measured(
-            [sys.executable, "-c", TRANSCODE, str(clip), str(OUT / f"transcode_{height}p.mp4")], frames
-        )
-        veil = run_measured(
-            [str(VEIL), "anonymize", str(clip), "-o", str(OUT / f"veil_{height}p.mp4"), "-q"], frames
-        )
-        face = (
-            run_measured([*deface, str(clip), "-o", str(OUT / f"deface_{height}p.mp4")], frames)
-            if deface
-            else None
-        )
-        rows.append((f"{height}p", frames, veil, transcode, face))
-        for level in [name for name in args.levels.split(",") if name and name != "standard"]:
-            out = str(OUT / f"veil_{height}p_{level}.mp4")
-            command = [str(VEIL), "anonymize", str(clip), "-o", out, "-q", "--privacy", level]
-            timed = run_measured(command, frames)
-            rows.append((f"{height}p {level}", frames, timed, None, None))
-        long_clip = OUT / f"dashcam_{height}p_x2.mp4"
-        long_frames = make_copy(CLIP, long_clip, width, height, repeat=2)
-        veil_long = run_measured(
-            [str(VEIL), "anonymize", str(long_clip), "-o", str(OUT / f"veil_{height}p_x2.mp4"), "-q"],
-            long_frames,
-        )
-        rows.append((f"{height}p ×2 length", long_frames, veil_long, None, None))
+        commands: dict[str, list[str]] = {
+            "transcode": [sys.executable, "-c", TRANSCODE, str(clip), str(OUT / f"transcode_{height}p.mp4")]
+        }
+        ffmpeg = ffmpeg_executable()
+        if ffmpeg:
+            # The same encoder settings as Veil's writer (EncoderConfig: x264 veryfast, crf 20), no audio.
+            commands["ffmpeg"] = [
+                ffmpeg,
+                "-v",
+                "error",
+                "-y",
+                "-threads",
+                "0",
+                "-i",
+                str(clip),
+                "-an",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "veryfast",
+                "-crf",
+                "20",
+                str(OUT / f"ffmpeg_{height}p.mp4"),
+            ]
+        if deface:
+            commands["deface"] = [*deface, str(clip), "-o", str(OUT / f"deface_{height}p.mp4")]
+        for level in levels:
+            for precision in precisions:
+                name = f"{level} {precision}"
+                out = str(OUT / f"veil_{height}p_{level}_{precision}.mp4")
+                commands[name] = [
+                    str(VEIL),
+                    "anonymize",
+                    str(clip),
+                    "-o",
+                    out,
+                    "-q",
+                    "--privacy",
+                    level,
+                    "--precision",
+                    precision,
+                ]
+        timings: dict[str, list[Result]] = {name: [] for name in commands}
+        for _ in range(args.rounds):
+            for name, command in commands.items():
+                timings[name].append(run_measured(command, frames))
+
+        def summary(name: str, timings: dict[str, list[Result]] = timings) -> Result:
+            runs = timings[name]
+            return Result(median([r.frames_per_s for r in runs]), max(r.peak_rss_mb for r in runs))
+
+        transcode = summary("transcode")
+        face = summary("deface") if deface else None
+        for level in levels:
+            for precision in precisions:
+                name = f"{level} {precision}"
+                runs = " / ".join(f"{r.frames_per_s:.1f}" for r in timings[name])
+                rows.append((f"{height}p {name}", frames, summary(name), transcode, face, runs))
+        if not args.no_length:
+            long_clip = OUT / f"dashcam_{height}p_x2.mp4"
+            long_frames = make_copy(CLIP, long_clip, width, height, repeat=2)
+            veil_long = run_measured(
+                [str(VEIL), "anonymize", str(long_clip), "-o", str(OUT / f"veil_{height}p_x2.mp4"), "-q"],
+                long_frames,
+            )
+            rows.append((f"{height}p ×2 length", long_frames, veil_long, None, None, ""))
+        transcode_runs = " / ".join(f"{r.frames_per_s:.1f}" for r in timings["transcode"])
+        print(f"{height}p transcode fps per round: {transcode_runs}")
+        if deface:
+            print(
+                f"{height}p deface fps per round: "
+                + " / ".join(f"{r.frames_per_s:.1f}" for r in timings["deface"])
+            )
 
     print(
-        f"\n{'clip':<18}{'frames':>7}{'veil fps':>10}{'RSS MB':>8}{'transcode fps':>15}"
-        f"{'veil/transcode':>16}{'deface fps':>12}{'veil/deface':>13}"
+        f"\n{'clip':<26}{'frames':>7}{'veil fps':>10}{'RSS MB':>8}{'transcode fps':>15}"
+        f"{'veil/transcode':>16}{'deface fps':>12}{'veil/deface':>13}   veil fps per round"
     )
-    for name, frames, veil, transcode, face in rows:
-        line = f"{name:<18}{frames:>7}{veil.frames_per_s:>10.1f}{veil.peak_rss_mb:>8.0f}"
+    for name, frames, veil, transcode, face, runs in rows:
+        line = f"{name:<26}{frames:>7}{veil.frames_per_s:>10.1f}{veil.peak_rss_mb:>8.0f}"
         line += (
             f"{transcode.frames_per_s:>15.1f}{veil.frames_per_s / transcode.frames_per_s:>16.2f}"
             if transcode
             else " " * 31
         )
-        line += f"{face.frames_per_s:>12.1f}{veil.frames_per_s / face.frames_per_s:>13.2f}" if face else ""
-        print(line)
+        line += (
+            f"{face.frames_per_s:>12.1f}{veil.frames_per_s / face.frames_per_s:>13.2f}" if face else " " * 25
+        )
+        print(line + (f"   {runs}" if runs else ""))
 
 
 if __name__ == "__main__":
