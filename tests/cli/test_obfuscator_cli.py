@@ -106,37 +106,3 @@ def test_train_exports_a_model_that_applies(make_video: MakeVideo, models_dir: P
     applied = run("anonymize", src, "-o", tmp_path / "o.mp4", "--method", "obfuscator", "--obfuscator", out)
     assert applied.returncode == 0, applied.stderr
     assert frame_count(tmp_path / "o.mp4") == 8
-
-
-def _decoded(path: Path) -> list[np.ndarray]:
-    import av
-
-    with av.open(str(path)) as container:
-        return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
-
-
-def test_stream_sends_every_frame_through_the_network(
-    make_video: MakeVideo, model: Path, tmp_path: Path
-) -> None:
-    from veil.api import DetectionConfig
-    from veil.obfuscation.apply import ObfuscatorModel
-
-    src = make_video("clip.mp4", width=96, height=72, frames=12)
-    dst = tmp_path / "live.mkv"
-    args = ["stream", src, "-o", dst, "--method", "obfuscator", "--obfuscator", model]
-    # A generous budget: a file read at full speed must not lose frames to the latency rule here.
-    result = run(*args, "--latency-budget-ms", "60000", "--json", "-q")
-    assert result.returncode == 0, result.stderr
-    sent, source = _decoded(dst), _decoded(src)
-    assert len(sent) == len(source) == 12
-    network = ObfuscatorModel(model, DetectionConfig())
-    for out, original in zip(sent, source, strict=True):
-        expected = network.apply(original).astype(int)
-        # Nearer the network's output than the source (the stream is encoded lossily, so not equal).
-        assert np.abs(out.astype(int) - expected).mean() < 0.5 * np.abs(out.astype(int) - original).mean()
-
-
-def test_stream_without_the_model_is_a_usage_error(make_video: MakeVideo, tmp_path: Path) -> None:
-    src = make_video("clip.mp4")
-    result = run("stream", src, "-o", tmp_path / "live.mkv", "--method", "obfuscator")
-    assert result.returncode == 2 and "--obfuscator" in result.stderr

@@ -4,23 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterator
 
 import cv2
 import numpy as np
 
 from veil.detections import Detections
-from veil.regions import RegionCrop, region_crop
+from veil.regions import RegionCrop
 from veil.types import Image, Mask
 
-__all__ = [
-    "coarse_patch",
-    "ensure_changed",
-    "object_side_px",
-    "region_digest",
-    "region_identity",
-    "regions_in_frame",
-]
+__all__ = ["coarse_patch", "ensure_changed", "object_side_px", "region_digest", "region_identity"]
 
 
 def object_side_px(detections: Detections, i: int, crop: RegionCrop) -> float:
@@ -29,15 +21,6 @@ def object_side_px(detections: Detections, i: int, crop: RegionCrop) -> float:
     if x2 <= x1 or y2 <= y1:
         x1, y1, x2, y2 = crop.x0, crop.y0, crop.x1, crop.y1
     return max(1.0, ((x2 - x1) + (y2 - y1)) / 2.0)
-
-
-def regions_in_frame(detections: Detections, frame: Image) -> Iterator[tuple[int, RegionCrop]]:
-    """Yield each region's row and its crop of ``frame``, skipping regions that lie wholly outside it."""
-    frame_hw = (frame.shape[0], frame.shape[1])
-    for i in range(len(detections)):
-        crop = region_crop(detections, i, frame_hw)
-        if crop is not None:
-            yield i, crop
 
 
 def region_identity(detections: Detections, i: int) -> bytes:

@@ -10,9 +10,10 @@ import numpy as np
 
 from veil.anonymizers._drawing import CLASS_COLOURS, draw_label, draw_outline
 from veil.anonymizers._output import output_for, write_inside
-from veil.anonymizers._region_info import coarse_patch, ensure_changed, object_side_px, regions_in_frame
+from veil.anonymizers._region_info import coarse_patch, ensure_changed, object_side_px
 from veil.detections import Detections
 from veil.errors import ConfigError
+from veil.regions import region_crop
 from veil.types import Image, ObjectClass
 
 __all__ = ["Abstraction", "AbstractionStyle"]
@@ -50,7 +51,11 @@ class Abstraction:
     def apply(self, image: Image, detections: Detections, *, out: Image | None = None) -> Image:
         """Return ``image`` with every region drawn as its class; never modify ``image`` unless ``out``."""
         result = output_for(image, out)
-        for i, crop in regions_in_frame(detections, result):
+        frame_hw = (result.shape[0], result.shape[1])
+        for i in range(len(detections)):
+            crop = region_crop(detections, i, frame_hw)
+            if crop is None:
+                continue
             label: ObjectClass = detections.labels[i]
             side = object_side_px(detections, i, crop)
             original = result[crop.slices].copy()

@@ -10,10 +10,9 @@ import numpy as np
 import numpy.typing as npt
 
 from veil.anonymizers._output import output_for, write_inside
-from veil.anonymizers._region_info import regions_in_frame
 from veil.detections import Detections
 from veil.errors import ConfigError
-from veil.regions import RegionCrop
+from veil.regions import RegionCrop, region_crop
 from veil.types import Image, Mask
 
 __all__ = ["AdaptiveBlur", "kernel_radius_px"]
@@ -85,7 +84,11 @@ class AdaptiveBlur:
     def apply(self, image: Image, detections: Detections, *, out: Image | None = None) -> Image:
         """Return ``image`` with every region blurred; never modify ``image`` unless it is ``out``."""
         result = output_for(image, out)
-        for i, crop in regions_in_frame(detections, result):
+        frame_hw = (result.shape[0], result.shape[1])
+        for i in range(len(detections)):
+            crop = region_crop(detections, i, frame_hw)
+            if crop is None:
+                continue
             x1, y1, x2, y2 = (float(v) for v in detections.boxes_xyxy[i])
             box_w, box_h = x2 - x1, y2 - y1
             if box_w <= 0 or box_h <= 0:  # a mask whose box is degenerate: size it by its pixels

@@ -16,10 +16,10 @@ import numpy as np
 import numpy.typing as npt
 
 from veil.anonymizers._output import output_for, write_inside
-from veil.anonymizers._region_info import coarse_patch, ensure_changed, object_side_px, regions_in_frame
+from veil.anonymizers._region_info import coarse_patch, ensure_changed, object_side_px
 from veil.anonymizers.face_landmarks import FaceLandmarker
 from veil.detections import Detections
-from veil.regions import RegionCrop
+from veil.regions import RegionCrop, region_crop
 from veil.types import Image, ObjectClass
 
 __all__ = ["ExpressionKeeping"]
@@ -61,7 +61,11 @@ class ExpressionKeeping:
         """Return ``image`` with every face redrawn; never modify ``image`` unless it is ``out``."""
         source = np.ascontiguousarray(image).copy() if out is image else image
         result = output_for(image, out)
-        for i, crop in regions_in_frame(detections, result):
+        frame_hw = (result.shape[0], result.shape[1])
+        for i in range(len(detections)):
+            crop = region_crop(detections, i, frame_hw)
+            if crop is None:
+                continue
             original = result[crop.slices].copy()
             side = object_side_px(detections, i, crop)
             # Nothing of the face survives under the drawing: the base is the region at 2 cells across.

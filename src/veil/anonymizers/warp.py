@@ -10,9 +10,10 @@ import numpy as np
 import numpy.typing as npt
 
 from veil.anonymizers._output import output_for, write_inside
-from veil.anonymizers._region_info import ensure_changed, object_side_px, region_digest, regions_in_frame
-from veil.checks import check_range
+from veil.anonymizers._region_info import ensure_changed, object_side_px, region_digest
 from veil.detections import Detections
+from veil.errors import ConfigError
+from veil.regions import region_crop
 from veil.types import Image
 
 __all__ = ["Warp"]
@@ -45,13 +46,19 @@ class Warp:
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
 
     def __post_init__(self) -> None:
-        check_range("amplitude_ratio", self.amplitude_ratio, 0.01, 1)
-        check_range("grid_cells", self.grid_cells, 2, 32)
+        if not 0.01 <= self.amplitude_ratio <= 1.0:
+            raise ConfigError(f"amplitude_ratio={self.amplitude_ratio!r} is out of range [0.01, 1]")
+        if not 2 <= self.grid_cells <= 32:
+            raise ConfigError(f"grid_cells={self.grid_cells!r} is out of range [2, 32]")
 
     def apply(self, image: Image, detections: Detections, *, out: Image | None = None) -> Image:
         """Return ``image`` with every region warped; never modify ``image`` unless it is ``out``."""
         result = output_for(image, out)
-        for i, crop in regions_in_frame(detections, result):
+        frame_hw = (result.shape[0], result.shape[1])
+        for i in range(len(detections)):
+            crop = region_crop(detections, i, frame_hw)
+            if crop is None:
+                continue
             side = object_side_px(detections, i, crop)
             amplitude = self.amplitude_ratio * side
             seed = int.from_bytes(region_digest(self.secret, _PURPOSE, detections, i)[:8], "little")

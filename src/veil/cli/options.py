@@ -101,14 +101,6 @@ _TARGET_NAMES = ",".join(sorted(c.value for c in DEFAULT_TARGETS))
 
 # What to find and how to hide it: every option of ``veil anonymize`` but its paths and preview, so
 # ``veil batch`` takes the same ones with the same defaults and help.
-obfuscator_option = click.option(
-    "--obfuscator",
-    "obfuscator",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="With --method obfuscator: the ONNX model 'veil train obfuscator' wrote.",
-)
-
 _ANONYMIZE_OPTIONS: tuple[Callable[[FC], FC], ...] = (
     click.option(
         "--targets",
@@ -140,7 +132,13 @@ _ANONYMIZE_OPTIONS: tuple[Callable[[FC], FC], ...] = (
         "key a track gets the same token in every file. Else $VEIL_METHOD_KEY; else a random key per run. "
         "Keep it away from the output.",
     ),
-    obfuscator_option,
+    click.option(
+        "--obfuscator",
+        "obfuscator",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help="With --method obfuscator: the ONNX model 'veil train obfuscator' wrote.",
+    ),
     click.option(
         "--threshold",
         "thresholds",

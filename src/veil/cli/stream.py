@@ -11,7 +11,6 @@ from veil.api import DEFAULT_TARGETS, Device, FailMode, LiveSettings, PrivacyLev
 from veil.cli.options import (
     device_option,
     models_dir_option,
-    obfuscator_option,
     on_error_option,
     privacy_option,
     quiet_option,
@@ -55,10 +54,8 @@ def _parse_options(values: tuple[str, ...]) -> dict[str, str]:
     default="blur",
     show_default=True,
     help="blur, pixelate, mask, cartoon, false-colour, warp, abstraction, token or expression "
-    "(per class too; see veil anonymize --help); or obfuscator: every whole frame through --obfuscator's "
-    "network, nothing detected.",
+    "(per class too; see veil anonymize --help).",
 )
-@obfuscator_option
 @click.option("--threshold", "thresholds", default=None, help="Detector score threshold (face=0.3).")
 @click.option(
     "--latency-budget-ms",
@@ -125,7 +122,6 @@ def stream(
     privacy_level: str,
     targets: str,
     methods: str,
-    obfuscator: Path | None,
     thresholds: str | None,
     latency_budget_ms: float,
     repeat_dropped: bool,
@@ -156,7 +152,6 @@ def stream(
     config = api.UserChoices(
         targets=targets,
         methods=methods,
-        obfuscator=obfuscator,
         thresholds=thresholds,
         privacy=PrivacyLevel(privacy_level),
         lookahead_frames=0,

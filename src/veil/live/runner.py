@@ -16,7 +16,7 @@ from veil.live.report import LiveReport
 from veil.live.settings import LiveSettings
 from veil.live.sink import LiveSink
 from veil.live.source import LiveSource
-from veil.pipeline.frame_processor import FrameProcessor, WholeFrameEngine
+from veil.pipeline.frame_processor import FrameProcessor
 from veil.pipeline.loop import run_stages
 from veil.pipeline.temporal import TemporalEngine
 from veil.types import Image
@@ -120,15 +120,10 @@ class _LiveEngine:
     """
 
     def __init__(
-        self,
-        processor: FrameProcessor,
-        engine: TemporalEngine | WholeFrameEngine,
-        settings: LiveSettings,
-        report: LiveReport,
+        self, processor: FrameProcessor, engine: TemporalEngine, settings: LiveSettings, report: LiveReport
     ) -> None:
         self._processor = processor
         self._engine = engine
-        self._whole_frame = isinstance(engine, WholeFrameEngine)
         self._repeat_dropped = settings.repeat_dropped
         self._report = report
         self._last: Image | None = None
@@ -147,8 +142,7 @@ class _LiveEngine:
         captured = taken.captured
         # The engine sees the frames it is given as one unbroken stream; dropped frames leave no gap.
         for item in self._engine.push(replace(captured.frame, index=self._processed)):
-            # A whole-frame method's frames were neither detected nor carried: count them as given.
-            report.count_schedule(item, reviewed=self._whole_frame)
+            report.count_schedule(item)
             result = self._processor.anonymize(item)
             report.count_anonymized(result)
             self._last = result.image
@@ -190,12 +184,7 @@ def _anonymize_stream(
         report.latency.add(latency_s * 1000.0)
         report.frames_late += int(latency_s > budget_s)
 
-    # A whole-frame method (the obfuscator) detects nothing: each frame goes through it as it comes.
-    engine: TemporalEngine | WholeFrameEngine = (
-        WholeFrameEngine(processor)
-        if processor.whole_frame is not None
-        else processor.temporal_engine(forward_only=True, background_detection=settings.background_detection)
-    )
+    engine = processor.temporal_engine(forward_only=True, background_detection=settings.background_detection)
     try:
         run_stages(
             _taken(mailbox),
@@ -208,7 +197,6 @@ def _anonymize_stream(
         _log.info("interrupted: finishing the output")
         return "interrupted"
     finally:
-        if isinstance(engine, TemporalEngine):
-            engine.close()
+        engine.close()
     limit = settings.max_frames
     return "max frames" if limit is not None and report.frames_read >= limit else "end of stream"
