@@ -4,15 +4,45 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterator
+from typing import NamedTuple
 
 import cv2
 import numpy as np
 
 from veil.detections import Detections
-from veil.regions import RegionCrop
+from veil.regions import RegionCrop, region_crop
 from veil.types import Image, Mask
 
-__all__ = ["coarse_patch", "ensure_changed", "object_side_px", "region_digest", "region_identity"]
+__all__ = [
+    "MAX_CELL_PX",
+    "Region",
+    "coarse_patch",
+    "ensure_changed",
+    "object_side_px",
+    "region_digest",
+    "region_identity",
+    "regions_of",
+]
+
+MAX_CELL_PX = 4096
+"""The largest cell floor a method accepts: a cell wider than any frame side would average it all."""
+
+
+class Region(NamedTuple):
+    """One region of a frame as the methods see it: its row, its pixels and the object's size."""
+
+    row: int
+    crop: RegionCrop
+    side_px: float
+
+
+def regions_of(detections: Detections, frame_hw: tuple[int, int]) -> Iterator[Region]:
+    """Yield every region of ``detections`` that has pixels in a ``frame_hw`` frame, in row order."""
+    for i in range(len(detections)):
+        crop = region_crop(detections, i, frame_hw)
+        if crop is not None:
+            yield Region(i, crop, object_side_px(detections, i, crop))
 
 
 def object_side_px(detections: Detections, i: int, crop: RegionCrop) -> float:

@@ -9,11 +9,10 @@ import cv2
 import numpy as np
 
 from veil.anonymizers._drawing import CLASS_COLOURS, draw_label, draw_outline
-from veil.anonymizers._output import output_for, write_inside
-from veil.anonymizers._region_info import coarse_patch, ensure_changed, object_side_px
+from veil.anonymizers._output import redraw_regions
+from veil.anonymizers._region_info import Region, coarse_patch
 from veil.detections import Detections
 from veil.errors import ConfigError
-from veil.regions import region_crop
 from veil.types import Image, ObjectClass
 
 __all__ = ["Abstraction", "AbstractionStyle"]
@@ -50,29 +49,22 @@ class Abstraction:
 
     def apply(self, image: Image, detections: Detections, *, out: Image | None = None) -> Image:
         """Return ``image`` with every region drawn as its class; never modify ``image`` unless ``out``."""
-        result = output_for(image, out)
-        frame_hw = (result.shape[0], result.shape[1])
-        for i in range(len(detections)):
-            crop = region_crop(detections, i, frame_hw)
-            if crop is None:
-                continue
-            label: ObjectClass = detections.labels[i]
-            side = object_side_px(detections, i, crop)
-            original = result[crop.slices].copy()
-            thickness = max(1, round(side / 40))
+
+        def redraw(region: Region, patch: Image) -> Image:
+            label: ObjectClass = detections.labels[region.row]
             if self.style is AbstractionStyle.OUTLINE:
-                values = self._sketch(original, side)
+                values = self._sketch(patch, region.side_px)
             else:
-                values = np.empty_like(original)
+                values = np.empty_like(patch)
                 values[...] = CLASS_COLOURS[label]
-            draw_outline(values, crop, _INK, thickness)
+            draw_outline(values, region.crop, _INK, max(1, round(region.side_px / 40)))
             # A face's fill stays unlabelled: text on a face-shaped fill, wherever it was placed, was read
             # as eyes and mouth by CenterFace on some of the shared faces (docs/methods.md).
             if self.style is AbstractionStyle.LABEL and label is not ObjectClass.FACE:
-                draw_label(values, _label_text(detections, i), _PAPER)
-            ensure_changed(values, original, crop.mask)
-            write_inside(result, crop, values)
-        return result
+                draw_label(values, _label_text(detections, region.row), _PAPER)
+            return values
+
+        return redraw_regions(image, detections, out, redraw)
 
     @staticmethod
     def _sketch(patch: Image, side: float) -> Image:

@@ -10,9 +10,10 @@ import numpy as np
 import numpy.typing as npt
 
 from veil.anonymizers._output import output_for, write_inside
+from veil.anonymizers._region_info import regions_of
 from veil.detections import Detections
 from veil.errors import ConfigError
-from veil.regions import RegionCrop, region_crop
+from veil.regions import RegionCrop
 from veil.types import Image, Mask
 
 __all__ = ["AdaptiveBlur", "kernel_radius_px"]
@@ -84,16 +85,9 @@ class AdaptiveBlur:
     def apply(self, image: Image, detections: Detections, *, out: Image | None = None) -> Image:
         """Return ``image`` with every region blurred; never modify ``image`` unless it is ``out``."""
         result = output_for(image, out)
-        frame_hw = (result.shape[0], result.shape[1])
-        for i in range(len(detections)):
-            crop = region_crop(detections, i, frame_hw)
-            if crop is None:
-                continue
-            x1, y1, x2, y2 = (float(v) for v in detections.boxes_xyxy[i])
-            box_w, box_h = x2 - x1, y2 - y1
-            if box_w <= 0 or box_h <= 0:  # a mask whose box is degenerate: size it by its pixels
-                box_w, box_h = float(crop.x1 - crop.x0), float(crop.y1 - crop.y0)
-            _blur_region(result, crop, self.radius_px(box_w, box_h) * self.sigma_per_radius)
+        for region in regions_of(detections, (result.shape[0], result.shape[1])):
+            radius = self.radius_px(region.side_px, region.side_px)
+            _blur_region(result, region.crop, radius * self.sigma_per_radius)
         return result
 
 

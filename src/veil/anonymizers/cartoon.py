@@ -7,11 +7,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from veil.anonymizers._output import output_for, write_inside
-from veil.anonymizers._region_info import coarse_patch, ensure_changed, object_side_px
+from veil.anonymizers._output import redraw_regions
+from veil.anonymizers._region_info import MAX_CELL_PX, Region, coarse_patch
+from veil.checks import check_range
 from veil.detections import Detections
-from veil.errors import ConfigError
-from veil.regions import region_crop
 from veil.types import Image
 
 __all__ = ["Cartoon"]
@@ -42,28 +41,16 @@ class Cartoon:
     levels: int = DEFAULT_LEVELS
 
     def __post_init__(self) -> None:
-        if not 0.05 <= self.cell_ratio <= 1.0:
-            raise ConfigError(f"cell_ratio={self.cell_ratio!r} is out of range [0.05, 1]")
-        if self.min_cell_px < 2:
-            raise ConfigError(f"min_cell_px={self.min_cell_px!r} must be at least 2")
-        if not 2 <= self.levels <= 16:
-            raise ConfigError(f"levels={self.levels!r} is out of range [2, 16]")
+        check_range("cell_ratio", self.cell_ratio, 0.05, 1.0)
+        check_range("min_cell_px", self.min_cell_px, 2, MAX_CELL_PX)
+        check_range("levels", self.levels, 2, 16)
 
     def apply(self, image: Image, detections: Detections, *, out: Image | None = None) -> Image:
         """Return ``image`` with every region cartooned; never modify ``image`` unless it is ``out``."""
-        result = output_for(image, out)
-        frame_hw = (result.shape[0], result.shape[1])
-        for i in range(len(detections)):
-            crop = region_crop(detections, i, frame_hw)
-            if crop is None:
-                continue
-            side = object_side_px(detections, i, crop)
-            cell = max(float(self.min_cell_px), side * self.cell_ratio)
-            original = result[crop.slices].copy()
-            values = self._cartoon(original, cell)
-            ensure_changed(values, original, crop.mask)
-            write_inside(result, crop, values)
-        return result
+        return redraw_regions(image, detections, out, self._redraw)
+
+    def _redraw(self, region: Region, patch: Image) -> Image:
+        return self._cartoon(patch, max(float(self.min_cell_px), region.side_px * self.cell_ratio))
 
     def _cartoon(self, patch: Image, cell_px: float) -> Image:
         smooth = coarse_patch(patch, cell_px)

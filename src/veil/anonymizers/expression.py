@@ -15,11 +15,11 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from veil.anonymizers._output import output_for, write_inside
-from veil.anonymizers._region_info import coarse_patch, ensure_changed, object_side_px
+from veil.anonymizers._output import redraw_regions
+from veil.anonymizers._region_info import Region, coarse_patch
 from veil.anonymizers.face_landmarks import FaceLandmarker
 from veil.detections import Detections
-from veil.regions import RegionCrop, region_crop
+from veil.regions import RegionCrop
 from veil.types import Image, ObjectClass
 
 __all__ = ["ExpressionKeeping"]
@@ -60,25 +60,20 @@ class ExpressionKeeping:
     def apply(self, image: Image, detections: Detections, *, out: Image | None = None) -> Image:
         """Return ``image`` with every face redrawn; never modify ``image`` unless it is ``out``."""
         source = np.ascontiguousarray(image).copy() if out is image else image
-        result = output_for(image, out)
-        frame_hw = (result.shape[0], result.shape[1])
-        for i in range(len(detections)):
-            crop = region_crop(detections, i, frame_hw)
-            if crop is None:
-                continue
-            original = result[crop.slices].copy()
-            side = object_side_px(detections, i, crop)
+
+        def redraw(region: Region, patch: Image) -> Image:
+            crop = region.crop
             # Nothing of the face survives under the drawing: the base is the region at 2 cells across.
-            values = coarse_patch(original, max(2.0, side / 2))
-            if detections.labels[i] is ObjectClass.FACE:
-                points = self._landmarks(source, detections.boxes_xyxy[i])
+            values = coarse_patch(patch, max(2.0, region.side_px / 2))
+            if detections.labels[region.row] is ObjectClass.FACE:
+                points = self._landmarks(source, detections.boxes_xyxy[region.row])
                 local = points - (crop.x0, crop.y0)
                 if self.surround_fill:
-                    values[...] = _outside_colour(original, local).astype(np.uint8)
-                _draw_face(values, local, _skin_colour(original, points, crop))
-            ensure_changed(values, original, crop.mask)
-            write_inside(result, crop, values)
-        return result
+                    values[...] = _outside_colour(patch, local).astype(np.uint8)
+                _draw_face(values, local, _skin_colour(patch, points, crop))
+            return values
+
+        return redraw_regions(image, detections, out, redraw)
 
     def _landmarks(self, image: Image, region_box: npt.NDArray[np.float32]) -> Points:
         tight = self.landmarker.tight_box(image, region_box)

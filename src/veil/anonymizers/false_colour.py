@@ -8,11 +8,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from veil.anonymizers._output import output_for, write_inside
-from veil.anonymizers._region_info import coarse_patch, ensure_changed, object_side_px
+from veil.anonymizers._output import redraw_regions
+from veil.anonymizers._region_info import MAX_CELL_PX, Region, coarse_patch
+from veil.checks import check_range
 from veil.detections import Detections
-from veil.errors import ConfigError
-from veil.regions import region_crop
 from veil.types import Image
 
 __all__ = ["ColourMap", "FalseColour"]
@@ -52,29 +51,20 @@ class FalseColour:
     colour_map: ColourMap = ColourMap.TURBO
 
     def __post_init__(self) -> None:
-        if not 0.05 <= self.cell_ratio <= 1.0:
-            raise ConfigError(f"cell_ratio={self.cell_ratio!r} is out of range [0.05, 1]")
-        if self.min_cell_px < 2:
-            raise ConfigError(f"min_cell_px={self.min_cell_px!r} must be at least 2")
-        if not 2 <= self.levels <= 32:
-            raise ConfigError(f"levels={self.levels!r} is out of range [2, 32]")
+        check_range("cell_ratio", self.cell_ratio, 0.05, 1.0)
+        check_range("min_cell_px", self.min_cell_px, 2, MAX_CELL_PX)
+        check_range("levels", self.levels, 2, 32)
 
     def apply(self, image: Image, detections: Detections, *, out: Image | None = None) -> Image:
         """Return ``image`` with every region in false colour; never modify ``image`` unless it is ``out``."""
-        result = output_for(image, out)
-        frame_hw = (result.shape[0], result.shape[1])
         lut = self._lut()
-        for i in range(len(detections)):
-            crop = region_crop(detections, i, frame_hw)
-            if crop is None:
-                continue
-            cell = max(float(self.min_cell_px), object_side_px(detections, i, crop) * self.cell_ratio)
-            original = result[crop.slices].copy()
-            luminance = cv2.cvtColor(coarse_patch(original, cell), cv2.COLOR_RGB2GRAY)
-            values = np.ascontiguousarray(lut[luminance])
-            ensure_changed(values, original, crop.mask)
-            write_inside(result, crop, values)
-        return result
+
+        def redraw(region: Region, patch: Image) -> Image:
+            cell = max(float(self.min_cell_px), region.side_px * self.cell_ratio)
+            luminance = cv2.cvtColor(coarse_patch(patch, cell), cv2.COLOR_RGB2GRAY)
+            return np.ascontiguousarray(lut[luminance])
+
+        return redraw_regions(image, detections, out, redraw)
 
     def _lut(self) -> Image:
         """Return the 256×3 RGB table from a luminance to the colour of its level."""

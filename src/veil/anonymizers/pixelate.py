@@ -8,9 +8,10 @@ import numpy as np
 import numpy.typing as npt
 
 from veil.anonymizers._output import output_for, write_inside
+from veil.anonymizers._region_info import regions_of
 from veil.detections import Detections
 from veil.errors import ConfigError
-from veil.regions import RegionCrop, region_crop
+from veil.regions import RegionCrop
 from veil.types import Image
 
 __all__ = ["Pixelate", "block_size_px"]
@@ -60,15 +61,8 @@ class Pixelate:
     def apply(self, image: Image, detections: Detections, *, out: Image | None = None) -> Image:
         """Return ``image`` with every region pixelated; never modify ``image`` unless it is ``out``."""
         result = output_for(image, out)
-        frame_hw = (result.shape[0], result.shape[1])
-        for i in range(len(detections)):
-            crop = region_crop(detections, i, frame_hw)
-            if crop is None:
-                continue
-            x1, y1, x2, y2 = (float(v) for v in detections.boxes_xyxy[i])
-            if x2 <= x1 or y2 <= y1:  # a mask whose box is degenerate: size it by its pixels
-                x1, y1, x2, y2 = crop.x0, crop.y0, crop.x1, crop.y1
-            _pixelate_region(result, crop, self.block_px(x2 - x1, y2 - y1))
+        for region in regions_of(detections, (result.shape[0], result.shape[1])):
+            _pixelate_region(result, region.crop, self.block_px(region.side_px, region.side_px))
         return result
 
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from veil.anonymizers._output import output_for, write_inside
+from veil.anonymizers._region_info import regions_of
 from veil.detections import Detections
 from veil.errors import ConfigError
-from veil.regions import region_crop
 from veil.types import Image
 
 __all__ = ["SolidMask"]
@@ -32,10 +32,7 @@ class SolidMask:
     def apply(self, image: Image, detections: Detections, *, out: Image | None = None) -> Image:
         """Return ``image`` with every region filled; never modify ``image`` unless it is ``out``."""
         result = output_for(image, out)
-        frame_hw = (result.shape[0], result.shape[1])
         color = np.asarray(self.color_rgb, np.uint8)
-        for i in range(len(detections)):
-            crop = region_crop(detections, i, frame_hw)
-            if crop is not None:
-                write_inside(result, crop, np.broadcast_to(color, (*crop.mask.shape, 3)))
+        for region in regions_of(detections, (result.shape[0], result.shape[1])):
+            write_inside(result, region.crop, np.broadcast_to(color, (*region.crop.mask.shape, 3)))
         return result

@@ -8,12 +8,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from veil.anonymizers._output import output_for, write_inside
-from veil.anonymizers._region_info import ensure_changed, object_side_px, region_digest
+from veil.anonymizers._output import redraw_regions
+from veil.anonymizers._region_info import Region, region_digest
 from veil.anonymizers.method_key import MIN_KEY_BYTES
 from veil.detections import Detections
 from veil.errors import ConfigError
-from veil.regions import region_crop
 from veil.types import Image
 
 __all__ = ["Token", "token_colours"]
@@ -51,20 +50,14 @@ class Token:
 
     def apply(self, image: Image, detections: Detections, *, out: Image | None = None) -> Image:
         """Return ``image`` with every region tokenized; never modify ``image`` unless it is ``out``."""
-        result = output_for(image, out)
-        frame_hw = (result.shape[0], result.shape[1])
-        for i in range(len(detections)):
-            crop = region_crop(detections, i, frame_hw)
-            if crop is None:
-                continue
-            digest = region_digest(self._secret, _PURPOSE, detections, i)
-            side = object_side_px(detections, i, crop)
-            x1, y1 = (float(v) for v in detections.boxes_xyxy[i, :2])
-            original = result[crop.slices].copy()
-            values = _stripes(digest, crop.y0 - y1, crop.x0 - x1, original.shape[:2], side)
-            ensure_changed(values, original, crop.mask)
-            write_inside(result, crop, values)
-        return result
+
+        def redraw(region: Region, patch: Image) -> Image:
+            digest = region_digest(self._secret, _PURPOSE, detections, region.row)
+            x1, y1 = (float(v) for v in detections.boxes_xyxy[region.row, :2])
+            crop = region.crop
+            return _stripes(digest, crop.y0 - y1, crop.x0 - x1, patch.shape[:2], region.side_px)
+
+        return redraw_regions(image, detections, out, redraw)
 
 
 def _stripes(digest: bytes, top: float, left: float, hw: tuple[int, int], side: float) -> Image:

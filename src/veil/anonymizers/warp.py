@@ -9,11 +9,10 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from veil.anonymizers._output import output_for, write_inside
-from veil.anonymizers._region_info import ensure_changed, object_side_px, region_digest
+from veil.anonymizers._output import redraw_regions
+from veil.anonymizers._region_info import Region, region_digest
+from veil.checks import check_range
 from veil.detections import Detections
-from veil.errors import ConfigError
-from veil.regions import region_crop
 from veil.types import Image
 
 __all__ = ["Warp"]
@@ -46,31 +45,23 @@ class Warp:
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
 
     def __post_init__(self) -> None:
-        if not 0.01 <= self.amplitude_ratio <= 1.0:
-            raise ConfigError(f"amplitude_ratio={self.amplitude_ratio!r} is out of range [0.01, 1]")
-        if not 2 <= self.grid_cells <= 32:
-            raise ConfigError(f"grid_cells={self.grid_cells!r} is out of range [2, 32]")
+        check_range("amplitude_ratio", self.amplitude_ratio, 0.01, 1.0)
+        check_range("grid_cells", self.grid_cells, 2, 32)
 
     def apply(self, image: Image, detections: Detections, *, out: Image | None = None) -> Image:
         """Return ``image`` with every region warped; never modify ``image`` unless it is ``out``."""
-        result = output_for(image, out)
-        frame_hw = (result.shape[0], result.shape[1])
-        for i in range(len(detections)):
-            crop = region_crop(detections, i, frame_hw)
-            if crop is None:
-                continue
-            side = object_side_px(detections, i, crop)
-            amplitude = self.amplitude_ratio * side
-            seed = int.from_bytes(region_digest(self.secret, _PURPOSE, detections, i)[:8], "little")
-            original = result[crop.slices].copy()
-            map_x, map_y = self._maps(original.shape[:2], amplitude, seed)
+
+        def redraw(region: Region, patch: Image) -> Image:
+            digest = region_digest(self.secret, _PURPOSE, detections, region.row)
+            map_x, map_y = self._maps(
+                patch.shape[:2], self.amplitude_ratio * region.side_px, int.from_bytes(digest[:8], "little")
+            )
             # Samples are taken from the region's own box; past its edge the box is mirrored, so nothing
             # from outside the box is pulled in.
-            warped = cv2.remap(original, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
-            values: Image = np.ascontiguousarray(warped, np.uint8)
-            ensure_changed(values, original, crop.mask)
-            write_inside(result, crop, values)
-        return result
+            warped = cv2.remap(patch, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+            return np.ascontiguousarray(warped, np.uint8)
+
+        return redraw_regions(image, detections, out, redraw)
 
     def _maps(
         self, hw: tuple[int, int], amplitude: float, seed: int
