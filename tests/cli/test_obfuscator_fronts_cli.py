@@ -118,3 +118,13 @@ def test_stream_refuses_a_file_that_is_not_an_obfuscator(tmp_path: Path) -> None
     result = _veil("stream", listen, "-o", tmp_path / "o.ts", "--method", "obfuscator", "--obfuscator", junk)
     assert result.returncode == 3, result.stderr
     assert not (tmp_path / "o.ts").exists()
+
+
+def test_serve_checks_its_obfuscator_before_serving(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"not a model")
+    port = str(_free_port())
+    data = tmp_path / "data"
+    result = _veil("serve", "--data-dir", data, "--insecure", "--port", port, "--obfuscator", junk)
+    assert result.returncode == 3, result.stderr
+    assert "junk.onnx" in result.stderr
