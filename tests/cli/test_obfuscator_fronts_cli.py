@@ -7,6 +7,8 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import av
@@ -21,6 +23,9 @@ from obfuscator_graphs import (
     write_inverting_obfuscator,
 )
 from veil.live.loopback import StreamSender
+from veil.service import ServiceSettings, create_app
+from veil.service.blobs import BlobKind
+from veil.service.keys import Scope
 
 VEIL = Path(sys.executable).parent / "veil"
 FRAMES = 30
@@ -128,3 +133,34 @@ def test_serve_checks_its_obfuscator_before_serving(tmp_path: Path) -> None:
     result = _veil("serve", "--data-dir", data, "--insecure", "--port", port, "--obfuscator", junk)
     assert result.returncode == 3, result.stderr
     assert "junk.onnx" in result.stderr
+
+
+def test_edge_uploads_only_obfuscated_segments(
+    clip: Path, tmp_path: Path, serve_app: Callable[..., AbstractContextManager[str]]
+) -> None:
+    model = write_inverting_obfuscator(tmp_path / "invert.onnx")
+    settings = ServiceSettings(
+        data_dir=tmp_path / "data", workers=0, pipeline_factory="veil.service.fakes:fake_pipeline"
+    )
+    app = create_app(settings)
+    with serve_app(app) as url:
+        context = app.state.veil
+        key = context.state.keys.create("camera-9", frozenset({Scope.SUBMIT}), "acme").token
+        result = _veil(
+            "edge", clip, "--server", url, "--key", key, "--stream-id", "cam9", "--segment-s", "0.6",
+            "--method", "obfuscator", "--obfuscator", model,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        jobs = sorted(context.state.jobs.recent("acme"), key=lambda job: job.input_name)
+        uploaded: list[np.ndarray] = []
+        for job in jobs:  # what left the camera: the uploads as the server stored them
+            plain = tmp_path / f"{job.id}.mp4"
+            context.state.blobs.decrypt_to(job.id, BlobKind.UPLOAD, plain)
+            uploaded.extend(_decoded(plain))
+    summary = json.loads(result.stderr.strip().splitlines()[-1])
+    assert (summary["frames"], summary["segments"], len(jobs)) == (FRAMES, 2, 2)
+    sent = _decoded(clip)
+    assert len(uploaded) == len(sent) == FRAMES  # 15 frames a segment, none lost
+    for raw, shipped in zip(sent, uploaded, strict=True):
+        assert mean_difference(shipped, inverted(raw)) < 6  # the network's output, encoded once
+        assert mean_difference(shipped, raw) > 40
