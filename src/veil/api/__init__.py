@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from veil.anonymizers.method import Method
 from veil.anonymizers.method_key import read_method_key
+from veil.api.obfuscator import check_obfuscator
 from veil.api.scrambling import scramble_path, unscramble_path
 from veil.api.session import (
     Pipeline,
@@ -60,7 +61,13 @@ from veil.live import LiveReport, LiveSettings
 from veil.models.catalog import ModelSpec
 from veil.models.store import ModelStatus, fetch_models, verify_models
 from veil.obfuscation.config import TrainConfig, UtilityLoss
-from veil.pipeline.choices import UserChoices, parse_methods, parse_targets, parse_thresholds
+from veil.pipeline.choices import (
+    WHOLE_FRAME_METHOD,
+    UserChoices,
+    parse_methods,
+    parse_targets,
+    parse_thresholds,
+)
 from veil.pipeline.config import DEFAULT_TARGETS, FailMode, PipelineConfig, PrivacyPolicy, RunOptions
 from veil.pipeline.privacy_level import PrivacyLevel, PrivacyPreset, preset_for
 from veil.pipeline.profile import StageTime
@@ -76,6 +83,7 @@ __all__ = [
     "DEFAULT_TARGETS",
     "LEAK_CLASSES",
     "REMOVABLE_CLASSES",
+    "WHOLE_FRAME_METHOD",
     "Agreement",
     "AuditOptions",
     "AuditReport",
@@ -120,6 +128,7 @@ __all__ = [
     "anonymize_video",
     "audit",
     "batch",
+    "check_obfuscator",
     "detect",
     "evaluate",
     "fetch_models",

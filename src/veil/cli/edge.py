@@ -10,7 +10,7 @@ import click
 
 from veil import api
 from veil.api import DEFAULT_TARGETS
-from veil.cli.options import models_dir_option
+from veil.cli.options import models_dir_option, obfuscator_option
 
 __all__ = ["edge"]
 
@@ -36,8 +36,10 @@ _TARGETS = ",".join(sorted(c.value for c in DEFAULT_TARGETS))
     default="blur",
     show_default=True,
     help="blur, pixelate, mask, cartoon, false-colour, warp, abstraction, token or expression "
-    "(per class too; see veil anonymize --help).",
+    "(per class too; see veil anonymize --help), or obfuscator: every whole frame through the trained "
+    "network of --obfuscator on this device, nothing detected; only its output is uploaded.",
 )
+@obfuscator_option
 @click.option(
     "--spool-dir", type=click.Path(path_type=Path, file_okay=False), help="Keep segments here until sent."
 )
@@ -54,6 +56,7 @@ def edge(
     segment_s: float,
     targets: str,
     methods: str,
+    obfuscator: Path | None,
     spool_dir: Path | None,
     max_frames: int | None,
     ca_cert: Path | None,
@@ -63,7 +66,7 @@ def edge(
     from veil.edge import EdgeSettings, run_edge
 
     config = api.UserChoices(
-        targets=targets, methods=methods, lookahead_frames=0, models_dir=models_dir
+        targets=targets, methods=methods, lookahead_frames=0, models_dir=models_dir, obfuscator=obfuscator
     ).to_config()
     report = run_edge(
         EdgeSettings(

@@ -19,6 +19,7 @@ __all__ = [
     "anonymize_settings",
     "device_option",
     "models_dir_option",
+    "obfuscator_option",
     "on_error_option",
     "parse_targets",
     "precision_option",
@@ -71,6 +72,13 @@ precision_option = click.option(
     "which).",
 )
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
+obfuscator_option = click.option(
+    "--obfuscator",
+    "obfuscator",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="With --method obfuscator: the ONNX model 'veil train obfuscator' wrote.",
+)
 
 
 def privacy_option(help_text: str) -> Callable[[FC], FC]:
@@ -132,13 +140,7 @@ _ANONYMIZE_OPTIONS: tuple[Callable[[FC], FC], ...] = (
         "key a track gets the same token in every file. Else $VEIL_METHOD_KEY; else a random key per run. "
         "Keep it away from the output.",
     ),
-    click.option(
-        "--obfuscator",
-        "obfuscator",
-        type=click.Path(path_type=Path, dir_okay=False),
-        default=None,
-        help="With --method obfuscator: the ONNX model 'veil train obfuscator' wrote.",
-    ),
+    obfuscator_option,
     click.option(
         "--threshold",
         "thresholds",

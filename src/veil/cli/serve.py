@@ -71,6 +71,13 @@ __all__ = ["serve"]
     help="Let webhooks go to loopback and private addresses (an intranet); by default only public ones, "
     "so a client cannot make the server call into its own network.",
 )
+@click.option(
+    "--obfuscator",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A trained obfuscator (ONNX, from veil train obfuscator) for jobs and images that ask for "
+    "method=obfuscator; checked at start (exit 3 if it is not one). Without it such requests get 422. "
+    "Clients cannot name a model file.",
+)
 @click.option("--pipeline-factory", default="veil.api:open_pipeline", hidden=True)
 def serve(
     data_dir: Path,
@@ -89,6 +96,7 @@ def serve(
     max_height: int,
     rate_per_minute: float,
     allow_private_webhooks: bool,
+    obfuscator: Path | None,
     pipeline_factory: str,
 ) -> None:
     """Serve the HTTPS API (jobs, synchronous images) and the web console at https://HOST:PORT/."""
@@ -104,6 +112,7 @@ def serve(
         rate_per_minute=rate_per_minute,
         pipeline_factory=pipeline_factory,
         allow_private_webhooks=allow_private_webhooks,
+        obfuscator=obfuscator,
         limits=Limits(
             max_upload_bytes=max_upload_mb * 1024**2,
             max_duration_s=max_duration_s,

@@ -11,6 +11,7 @@ from veil.api import DEFAULT_TARGETS, Device, FailMode, LiveSettings, PrivacyLev
 from veil.cli.options import (
     device_option,
     models_dir_option,
+    obfuscator_option,
     on_error_option,
     privacy_option,
     quiet_option,
@@ -54,8 +55,10 @@ def _parse_options(values: tuple[str, ...]) -> dict[str, str]:
     default="blur",
     show_default=True,
     help="blur, pixelate, mask, cartoon, false-colour, warp, abstraction, token or expression "
-    "(per class too; see veil anonymize --help).",
+    "(per class too; see veil anonymize --help), or obfuscator: every whole frame through the trained "
+    "network of --obfuscator, nothing detected.",
 )
+@obfuscator_option
 @click.option("--threshold", "thresholds", default=None, help="Detector score threshold (face=0.3).")
 @click.option(
     "--latency-budget-ms",
@@ -101,7 +104,8 @@ def _parse_options(values: tuple[str, ...]) -> dict[str, str]:
     help="FFmpeg option for the source, repeatable (fflags=nobuffer, video_size=1280x720, ...).",
 )
 @on_error_option(
-    "If a detector fails: abort, or hide-frame (send that frame fully hidden). Never the raw frame."
+    "If a detector (or the obfuscator) fails: abort, or hide-frame (send that frame fully hidden). "
+    "Never the raw frame."
 )
 @click.option("--detect-size", type=click.IntRange(0, 8192), default=None, help="Detection long side, px.")
 @threads_option
@@ -122,6 +126,7 @@ def stream(
     privacy_level: str,
     targets: str,
     methods: str,
+    obfuscator: Path | None,
     thresholds: str | None,
     latency_budget_ms: float,
     repeat_dropped: bool,
@@ -163,6 +168,7 @@ def stream(
         preset=preset,
         keep_audio=False,
         models_dir=models_dir,
+        obfuscator=obfuscator,
     ).to_config()
     settings = LiveSettings(
         latency_budget_ms=latency_budget_ms,

@@ -106,8 +106,9 @@ def run_edge(settings: EdgeSettings, pipeline: Pipeline | None = None) -> EdgeRe
     try:
         with pipeline or open_pipeline(settings.config) as active:
             # The temporal engine, as the edge paper does: the detector on some frames, regions carried
-            # by optical flow between them. Forward-only (the edge command sets no lookahead): each
-            # frame is hidden before anything else sees it.
+            # by optical flow between them; or, with an obfuscator, every whole frame through it.
+            # Forward-only (the edge command sets no lookahead): each frame is hidden before anything
+            # else sees it.
             limited = itertools.islice(frames, settings.max_frames)
             for safe in active.anonymize_frames(limited):
                 report.frames += 1

@@ -16,7 +16,7 @@ from veil.live.report import LiveReport
 from veil.live.settings import LiveSettings
 from veil.live.sink import LiveSink
 from veil.live.source import LiveSource
-from veil.pipeline.frame_processor import FrameProcessor
+from veil.pipeline.frame_processor import FrameProcessor, WholeFrameEngine
 from veil.pipeline.loop import run_stages
 from veil.pipeline.temporal import TemporalEngine
 from veil.types import Image
@@ -114,16 +114,24 @@ def _read_into(live: LiveSource, mailbox: FrameMailbox, stop: threading.Event, r
 class _LiveEngine:
     """The live loop's engine: the forward-only temporal engine, then the anonymizer, per taken frame.
 
+    With a whole-frame method (the obfuscator) the inner engine is :class:`WholeFrameEngine`: every
+    frame goes through the network, nothing is detected, and no frame counts as propagated.
+
     Anonymizing happens here, on the processing thread, not on the writer's: a live frame should leave
     as soon as it is ready, and the writer only encodes and sends. Dropped frames become repeats of the
     last anonymized picture when ``settings.repeat_dropped``; never a raw frame.
     """
 
     def __init__(
-        self, processor: FrameProcessor, engine: TemporalEngine, settings: LiveSettings, report: LiveReport
+        self,
+        processor: FrameProcessor,
+        engine: TemporalEngine | WholeFrameEngine,
+        settings: LiveSettings,
+        report: LiveReport,
     ) -> None:
         self._processor = processor
         self._engine = engine
+        self._whole = isinstance(engine, WholeFrameEngine)
         self._repeat_dropped = settings.repeat_dropped
         self._report = report
         self._last: Image | None = None
@@ -142,7 +150,7 @@ class _LiveEngine:
         captured = taken.captured
         # The engine sees the frames it is given as one unbroken stream; dropped frames leave no gap.
         for item in self._engine.push(replace(captured.frame, index=self._processed)):
-            report.count_schedule(item)
+            report.count_schedule(item, reviewed=self._whole)
             result = self._processor.anonymize(item)
             report.count_anonymized(result)
             self._last = result.image
@@ -184,7 +192,13 @@ def _anonymize_stream(
         report.latency.add(latency_s * 1000.0)
         report.frames_late += int(latency_s > budget_s)
 
-    engine = processor.temporal_engine(forward_only=True, background_detection=settings.background_detection)
+    engine: TemporalEngine | WholeFrameEngine
+    if processor.whole_frame is not None:
+        engine = WholeFrameEngine(processor)
+    else:
+        engine = processor.temporal_engine(
+            forward_only=True, background_detection=settings.background_detection
+        )
     try:
         run_stages(
             _taken(mailbox),

@@ -172,3 +172,6 @@ class WholeFrameEngine:
     def flush(self) -> list[FrameRegions]:
         """Nothing is held back."""
         return []
+
+    def close(self) -> None:
+        """Nothing runs beside the engine: there is nothing to stop (the temporal engine's counterpart)."""

@@ -76,9 +76,9 @@ class OperationResult:
 
 def _object_mask(ctx: OperationContext) -> OperationResult:
     dst = ctx.out_dir / f"{ctx.src.stem}.anon{ctx.src.suffix}"
-    report = ctx.pipeline(ctx.config).anonymize_file(
-        ctx.src, dst, RunOptions(write_detections=True), ctx.progress
-    )
+    # The obfuscator detects nothing: its jobs have no detections file.
+    options = RunOptions(write_detections=ctx.config.obfuscator is None)
+    report = ctx.pipeline(ctx.config).anonymize_file(ctx.src, dst, options, ctx.progress)
     detections = ctx.out_dir / f"{ctx.src.stem}.detections.json"
     return OperationResult(dst, detections if detections.is_file() else None, report.to_dict())
 
@@ -177,6 +177,10 @@ _RUNNERS: Mapping[Operation, Callable[[OperationContext], OperationResult]] = Ma
 )
 
 
+# The operations that anonymize with the job's method; removal fills objects in and takes none.
+_WHOLE_FRAME_OPERATIONS = (Operation.OBJECT_MASK, Operation.AUDIT)
+
+
 def _load(target: str) -> Callable[..., Any]:
     module_name, _, attr = target.partition(":")
     try:
@@ -198,13 +202,23 @@ def extra_options(operation: Operation) -> Mapping[str, str]:
 
 
 def check_options(
-    operation: Operation, options: Mapping[str, str], frame_size: tuple[int, int] | None = None
+    operation: Operation,
+    options: Mapping[str, str],
+    frame_size: tuple[int, int] | None = None,
+    *,
+    obfuscator: Path | None = None,
 ) -> None:
     """Raise ConfigError when ``options`` do not suit ``operation`` (checked at submission).
 
-    ``frame_size`` (width, height) is the upload's, as probed: a box must lie inside it.
+    ``frame_size`` (width, height) is the upload's, as probed: a box must lie inside it. ``obfuscator``
+    is the server's model, for ``method=obfuscator``.
     """
-    config = build_config(options, extra=extra_options(operation))
+    config = build_config(options, extra=extra_options(operation), obfuscator=obfuscator)
+    if config.obfuscator is not None and operation not in _WHOLE_FRAME_OPERATIONS:
+        raise ConfigError(
+            f"method=obfuscator applies to {' and '.join(op.value for op in _WHOLE_FRAME_OPERATIONS)} jobs, "
+            f"not to {operation.value}"
+        )
     if operation is Operation.REMOVE_STATIC_OBJECT and not (options.get("box") or options.get("track_id")):
         raise ConfigError("remove-static-object needs box or track_id: name the object to remove")
     if extra_options(operation):

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 
-from veil.api import DEFAULT_TARGETS, FailMode, PipelineConfig, PrivacyLevel, UserChoices
+from veil.api import DEFAULT_TARGETS, WHOLE_FRAME_METHOD, FailMode, PipelineConfig, PrivacyLevel, UserChoices
 from veil.errors import ConfigError
 
 __all__ = ["OPTION_HELP", "REMOVAL_HELP", "build_config", "parse_bool", "validate_options"]
@@ -25,7 +25,8 @@ OPTION_HELP: Mapping[str, str] = {
     "targets": f"classes to hide: face, plate, person, vehicle, text (default {_TARGETS})",
     "method": "blur, pixelate, mask, cartoon, false-colour, warp, abstraction, token (a random key per "
     "job) or expression (faces), for all or per class: face=blur,plate=mask "
-    f"(default {_DEFAULTS.default_method.value})",
+    f"(default {_DEFAULTS.default_method.value}); or {WHOLE_FRAME_METHOD}: every whole frame through the "
+    "trained obfuscator the server was started with (veil serve --obfuscator), nothing detected",
     "threshold": "detector score threshold, for all or per class: face=0.3 (default: from privacy)",
     "privacy": "standard, strict or guarantee: how hard to try, trading speed (default standard)",
     "margin": "grow each region by this share of its size, and at least "
@@ -65,15 +66,29 @@ def _number(name: str, text: str, kind: type[int] | type[float]) -> float:
         raise ConfigError(f"{name}={text!r} is not a {kind.__name__}") from None
 
 
+def _server_obfuscator(options: Mapping[str, str], obfuscator: Path | None) -> Path | None:
+    """Return the model for ``method=obfuscator``: only ever the server's own, never a client's path."""
+    if options.get("method", "").strip().lower() != WHOLE_FRAME_METHOD:
+        return None
+    if obfuscator is None:
+        raise ConfigError(
+            f"method={WHOLE_FRAME_METHOD} needs a trained obfuscator, and this server was started without "
+            "one (veil serve --obfuscator MODEL.onnx)"
+        )
+    return obfuscator
+
+
 def build_config(
     options: Mapping[str, str],
     models_dir: Path | None = None,
     max_pixels: int | None = None,
     extra: Mapping[str, str] = MappingProxyType({}),
+    obfuscator: Path | None = None,
 ) -> PipelineConfig:
     """Return the PipelineConfig that ``options`` (form fields named as in OPTION_HELP) ask for.
 
-    Fields named in ``extra`` are allowed and left to the operation that uses them.
+    Fields named in ``extra`` are allowed and left to the operation that uses them. ``obfuscator`` is
+    the model the server was started with: ``method=obfuscator`` uses it (no field names a model).
 
     Raises:
         ConfigError: an unknown field, or a value out of range; the message names it.
@@ -112,13 +127,16 @@ def build_config(
         strip_location=not parse_bool("keep_location", get("keep_location", "")),
         models_dir=models_dir,
         max_pixels=max_pixels or _DEFAULTS.max_pixels,
+        obfuscator=_server_obfuscator(options, obfuscator),
     ).to_config()
 
 
 def validate_options(
-    options: Mapping[str, str], extra: Mapping[str, str] = MappingProxyType({})
+    options: Mapping[str, str],
+    extra: Mapping[str, str] = MappingProxyType({}),
+    obfuscator: Path | None = None,
 ) -> dict[str, str]:
     """Return the options with empty values dropped, after checking that they build a config."""
     kept = {k: v for k, v in options.items() if v != ""}
-    build_config(kept, extra=extra)
+    build_config(kept, extra=extra, obfuscator=obfuscator)
     return kept

@@ -71,8 +71,9 @@ async def anonymize_image(
             raise HTTPException(415, "this endpoint takes a single image; submit videos to /v1/jobs")
         limits = settings.limits
         try:
-            options = validate_options(received.fields)
-            config = build_config(options, max_pixels=limits.max_width_px * limits.max_height_px)
+            options = validate_options(received.fields, obfuscator=settings.obfuscator)
+            max_pixels = limits.max_width_px * limits.max_height_px
+            config = build_config(options, max_pixels=max_pixels, obfuscator=settings.obfuscator)
         except ConfigError as exc:
             raise HTTPException(422, str(exc)) from None
         suffix = media_suffix(received.file.filename, "image")

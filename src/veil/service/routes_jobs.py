@@ -25,6 +25,7 @@ from veil.service.operations import (
 )
 from veil.service.options import OPTION_HELP, REMOVAL_HELP, parse_bool, validate_options
 from veil.service.schemas import JobList, JobOut
+from veil.service.settings import ServiceSettings
 from veil.service.uploads import Received, receive_upload
 from veil.service.webhooks import check_webhook_url
 
@@ -75,16 +76,17 @@ def _operation(fields: dict[str, str]) -> Operation:
 
 
 def _new_job(
-    key: KeyRecord, received: Received, idempotency_key: str | None, allow_private_webhooks: bool
+    key: KeyRecord, received: Received, idempotency_key: str | None, settings: ServiceSettings
 ) -> NewJob:
     fields = received.fields
     operation = _operation(fields)
     options = {k: v for k, v in fields.items() if k not in _RESERVED}
     try:
-        options = validate_options(options, extra_options(operation))
-        check_options(operation, options, (received.facts.width, received.facts.height))
+        options = validate_options(options, extra_options(operation), settings.obfuscator)
+        size = (received.facts.width, received.facts.height)
+        check_options(operation, options, size, obfuscator=settings.obfuscator)
         url = fields.get("webhook_url")
-        webhook = check_webhook_url(url, allow_private=allow_private_webhooks) if url else None
+        webhook = check_webhook_url(url, allow_private=settings.allow_private_webhooks) if url else None
         retain = parse_bool("retain_original", fields.get("retain_original", ""))
     except (ConfigError, ValueError) as exc:
         raise HTTPException(422, str(exc)) from None
@@ -126,8 +128,7 @@ async def submit_job(
     job_id = new_job_id()
     try:
         # In the thread pool: the webhook check resolves the URL's host, which blocks.
-        allow_private = state.settings.allow_private_webhooks
-        new = await run_in_threadpool(_new_job, key, received, idempotency_key, allow_private)
+        new = await run_in_threadpool(_new_job, key, received, idempotency_key, state.settings)
         await run_in_threadpool(state.blobs.put, job_id, BlobKind.UPLOAD, received.file.path)
         try:
             job, created = state.jobs.submit(new, job_id)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import uvicorn
 
+from veil.api import check_obfuscator
 from veil.errors import ConfigError
 from veil.service.app import create_app
 from veil.service.settings import ServiceSettings
@@ -52,8 +53,15 @@ def serve(
     insecure: bool,
     log_level: int = logging.WARNING,
 ) -> None:
-    """Serve until interrupted."""
+    """Serve until interrupted.
+
+    Raises:
+        ConfigError: the listening address or TLS files are refused.
+        ModelError: ``settings.obfuscator`` is not a loadable obfuscator (checked before serving).
+    """
     check_listen(host, tls_cert, tls_key, insecure)
+    if settings.obfuscator is not None:
+        check_obfuscator(settings.obfuscator)
     app = create_app(settings, log_level=log_level)
     uvicorn.run(
         app,

@@ -59,6 +59,8 @@ class ServiceSettings:
             addresses are refused either way.
         image_slots: synchronous image requests processed at once (each slot loads its own models).
         image_queue_per_tenant: image requests of one tenant that may wait for a slot; more get 429.
+        obfuscator: the trained obfuscator (ONNX) that jobs and images with ``method=obfuscator`` use;
+            None: such requests are refused (422). Clients never name a model file themselves.
     """
 
     data_dir: Path
@@ -75,6 +77,7 @@ class ServiceSettings:
     allow_private_webhooks: bool = False
     image_slots: int = 2
     image_queue_per_tenant: int = 8
+    obfuscator: Path | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.workers <= 64:

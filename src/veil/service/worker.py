@@ -164,7 +164,12 @@ class Worker:
             limits = state.settings.limits
             # The reader then checks every frame it decodes against the limits' area as well.
             max_pixels = limits.max_width_px * limits.max_height_px
-            config = build_config(job.options, max_pixels=max_pixels, extra=extra_options(operation))
+            config = build_config(
+                job.options,
+                max_pixels=max_pixels,
+                extra=extra_options(operation),
+                obfuscator=state.settings.obfuscator,
+            )
             started = time.perf_counter()
             with _Heartbeat(state, job, self._parent_pid) as heartbeat:
                 if job.media_kind == "video":
